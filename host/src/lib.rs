@@ -1,0 +1,32 @@
+//! extws-wasm: a WebSocket server for Telegram Mini Apps whose message handlers are sandboxed
+//! WebAssembly components.
+//!
+//! Layout (each module owns one concern):
+//!
+//! * [`cli`] — the command line; its doc comments are `--help`.
+//! * [`config`] — flags turned into one validated [`Config`] of tenants and pool sizes.
+//! * [`server`] — [`Prepared`] (compile and check everything) and [`run`] (accept loop,
+//!   graceful shutdown, the `listening on ws://ADDR` line).
+//! * [`connection`] — the handshake (tenant routing, auth → HTTP 401 before the upgrade) and the
+//!   per-connection message loop.
+//! * [`envelope`] — the `{"Type","Data","Id"}` JSON in and out, `HandlerException` envelopes.
+//! * [`auth`] — initData transports and sessions; [`auth::telegram`] is the pure validator.
+//! * [`tenants`] — each tenant's route, auth, limits and `Type` → component routing table.
+//! * [`runtime`] — wasmtime: engine and pool settings, `bindgen!` bindings, host imports,
+//!   limits, and invoking one component.
+//! * [`tools`] — the one-shot subcommands `call` and `sign-init-data`.
+//! * [`componentize`] — core module + WIT → component (`componentize` subcommand).
+
+pub mod auth;
+pub mod cli;
+pub mod componentize;
+pub mod config;
+pub mod connection;
+pub mod envelope;
+pub mod runtime;
+pub mod server;
+pub mod tenants;
+pub mod tools;
+
+pub use config::Config;
+pub use server::{Prepared, run};

@@ -8,7 +8,6 @@ wit_bindgen::generate!({
     path: "../../wit",
 });
 
-use extws::handler::types::{HandlerError, Response, User};
 use serde::Serialize;
 
 struct Calc;
@@ -21,7 +20,11 @@ impl Guest for Calc {
         vec!["CalculateRequest".into(), "WhoAmIRequest".into()]
     }
 
-    fn handle(msg_type: String, data: String, user: Option<User>) -> Result<Response, HandlerError> {
+    fn handle(
+        msg_type: String,
+        data: String,
+        user: Option<User>,
+    ) -> Result<Response, HandlerError> {
         match msg_type.as_str() {
             "CalculateRequest" => calculate(&data),
             "WhoAmIRequest" => who_am_i(user.as_ref()),

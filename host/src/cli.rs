@@ -1,0 +1,196 @@
+//! Command-line interface. The doc comments here are the `--help` text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::auth::Transport;
+
+/// A WebSocket server for Telegram Mini Apps whose message handlers are sandboxed
+/// WebAssembly components.
+///
+/// Clients connect with Telegram's initData, send {"Type": ..., "Data": ...} messages, and each
+/// message runs in a fresh, capability-less instance of the component that handles its Type.
+#[derive(Debug, Parser)]
+#[command(name = "extws-wasm", version, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve handler components over WebSocket.
+    ///
+    /// Example: extws-wasm serve --component calc.wasm --bot-token "$TOKEN"
+    Serve(ServeArgs),
+    /// Run one message through a component, without a server, and print the reply envelope.
+    ///
+    /// Uses the same sandbox and limits as `serve`. Exits 1 (printing the HandlerException
+    /// envelope) when the handler fails.
+    Call(CallArgs),
+    /// Print initData signed with a bot token (or an Ed25519 key), for local testing.
+    SignInitData(SignArgs),
+    /// Turn a WASI preview1 core module into a handler component (preview1 reactor adapter).
+    ///
+    /// For Go, TinyGo and C guests: embeds the world `handler` from --wit (unless the module
+    /// already carries component metadata) and adapts WASI preview1 to preview2.
+    Componentize(ComponentizeArgs),
+}
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A handler component (.wasm). Repeat to serve several; each declares its Types.
+    #[arg(long = "component", value_name = "PATH", required = true)]
+    pub components: Vec<PathBuf>,
+    /// Address to listen on. Port 0 picks a free port; the real address is printed as
+    /// `listening on ws://ADDR` on stderr.
+    #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Let several components handle the same Type: each answers in turn, in --component
+    /// order (the predecessor's behaviour). Without it, a shared Type is a startup error.
+    #[arg(long)]
+    pub fanout: bool,
+}
+
+/// Authentication options.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// Bot token: validate initData's HMAC `hash` (first-party). Prefer the environment
+    /// variable, which does not show in `ps`.
+    #[arg(long, env = "EXTWS_BOT_TOKEN", hide_env_values = true, value_name = "TOKEN",
+          conflicts_with_all = ["no_auth", "bot_id"])]
+    pub bot_token: Option<String>,
+    /// Bot id: validate initData's Ed25519 `signature` (third-party, no token needed).
+    #[arg(long, value_name = "ID", conflicts_with = "no_auth")]
+    pub bot_id: Option<u64>,
+    /// Public key for --bot-id: `prod` (Telegram's production key), `test` (Telegram's test
+    /// environment) or 64 hex digits of your own Ed25519 key.
+    #[arg(
+        long,
+        default_value = "prod",
+        value_name = "prod|test|HEX",
+        requires = "bot_id"
+    )]
+    pub telegram_key: String,
+    /// Maximum age of initData (`auth_date`) in seconds; 0 disables the check.
+    #[arg(long, default_value_t = 86_400, value_name = "SECONDS")]
+    pub auth_max_age: u64,
+    /// Where clients may send initData (comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "query,header,subprotocol,message"
+    )]
+    pub auth_transports: Vec<Transport>,
+    /// Seconds a connection may take to send its `Auth` message (message transport).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub auth_timeout: u64,
+    /// Accept every connection without initData; handlers get no user. Development only.
+    #[arg(long)]
+    pub no_auth: bool,
+}
+
+/// Sandbox limits.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Deadline of one handler call, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub timeout_ms: u64,
+    /// Maximum linear memory of one handler instance, in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub max_memory_mib: usize,
+    /// Largest accepted message and largest reply, in bytes. Bigger frames close the
+    /// connection with 1009.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_message_bytes: usize,
+}
+
+/// `call` options.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The handler component (.wasm).
+    pub component: PathBuf,
+    /// The request's Type, e.g. CalculateRequest.
+    pub msg_type: String,
+    /// The request's Data as JSON.
+    #[arg(default_value = "null")]
+    pub data: String,
+    /// The Telegram user the handler sees, as WebAppUser JSON, e.g. '{"id":1,"first_name":"A"}'.
+    #[arg(long, value_name = "JSON")]
+    pub user: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// `sign-init-data` options.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// Sign with this bot token (HMAC `hash`).
+    #[arg(
+        long,
+        env = "EXTWS_BOT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        required_unless_present = "ed25519_key"
+    )]
+    pub bot_token: Option<String>,
+    /// Sign with this Ed25519 private key seed (64 hex digits) instead, adding `signature`.
+    #[arg(
+        long,
+        value_name = "HEX",
+        requires = "bot_id",
+        conflicts_with = "bot_token"
+    )]
+    pub ed25519_key: Option<String>,
+    /// Bot id for --ed25519-key.
+    #[arg(long, value_name = "ID")]
+    pub bot_id: Option<u64>,
+    /// The user as WebAppUser JSON.
+    #[arg(long, value_name = "JSON")]
+    pub user: String,
+    /// auth_date (unix seconds); default now.
+    #[arg(long, value_name = "UNIX")]
+    pub auth_date: Option<u64>,
+    /// Extra fields, e.g. --field start_param=abc (repeatable).
+    #[arg(long = "field", value_name = "KEY=VALUE")]
+    pub fields: Vec<String>,
+}
+
+/// `componentize` options.
+#[derive(Debug, Args)]
+pub struct ComponentizeArgs {
+    /// The core module (WASI preview1, reactor).
+    pub module: PathBuf,
+    /// Output component.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// WIT directory whose world to embed (default: none; the module must carry its
+    /// component metadata, as wit-bindgen C's `_component_type.o` does).
+    #[arg(long, value_name = "DIR")]
+    pub wit: Option<PathBuf>,
+    /// World to embed from --wit.
+    #[arg(long, default_value = "handler")]
+    pub world: String,
+}

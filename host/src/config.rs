@@ -1,0 +1,203 @@
+//! The validated server configuration, built from `serve` flags in one place. Everything that
+//! can be checked without loading components is checked here, before anything listens.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+use crate::auth::{AuthPolicy, Verifier, system_clock, telegram};
+use crate::cli::{AuthArgs, LimitArgs, ServeArgs};
+use crate::runtime::{EngineSettings, Limits};
+
+/// Which connections belong to a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// URL path prefix, e.g. `/acme` (`/` matches every path).
+    pub path_prefix: String,
+    /// Exact `Host` header (without port), when routing by host.
+    pub host: Option<String>,
+}
+
+impl Route {
+    /// Every path on every host.
+    pub fn any() -> Self {
+        Self {
+            path_prefix: "/".into(),
+            host: None,
+        }
+    }
+
+    /// Whether a request for `path` on `host` belongs here. `/acme` matches `/acme` and
+    /// `/acme/...`, not `/acmeX`.
+    pub fn matches(&self, path: &str, host: Option<&str>) -> bool {
+        if let Some(want) = &self.host
+            && !host.is_some_and(|h| h.eq_ignore_ascii_case(want))
+        {
+            return false;
+        }
+        let prefix = self.path_prefix.trim_end_matches('/');
+        prefix.is_empty()
+            || path == prefix
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// One tenant's configuration.
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    /// Unique name.
+    pub name: String,
+    /// Its route.
+    pub route: Route,
+    /// Its authentication.
+    pub auth: AuthPolicy,
+    /// Its handler components, in routing order.
+    pub components: Vec<PathBuf>,
+    /// Its per-call limits.
+    pub limits: Limits,
+    /// Largest accepted frame / reply, in bytes.
+    pub max_message_bytes: usize,
+    /// Whether several components may answer the same Type.
+    pub fanout: bool,
+}
+
+/// The whole server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The tenants; the single-tenant flags make one named `default`.
+    pub tenants: Vec<TenantConfig>,
+    /// Engine and pool sizes.
+    pub engine: EngineSettings,
+}
+
+impl Config {
+    /// The single-tenant configuration of `serve`'s flags.
+    pub fn from_serve_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        for path in &args.components {
+            if !path.is_file() {
+                bail!(
+                    "component {} does not exist or is not a file",
+                    path.display()
+                );
+            }
+        }
+        let tenant = TenantConfig {
+            name: "default".into(),
+            route: Route::any(),
+            auth: auth_policy(&args.auth)?,
+            components: args.components.clone(),
+            limits: limits(&args.limits)?,
+            max_message_bytes: args.limits.max_message_bytes,
+            fanout: args.fanout,
+        };
+        Ok(Self::new(vec![tenant]))
+    }
+
+    /// A configuration of these tenants, with pool sizes derived from them.
+    pub fn new(tenants: Vec<TenantConfig>) -> Self {
+        let engine = EngineSettings {
+            max_memory_bytes: tenants
+                .iter()
+                .map(|t| t.limits.max_memory_bytes)
+                .max()
+                .unwrap_or(64 << 20),
+            max_core_instances: tenants
+                .iter()
+                .map(|t| t.limits.max_core_instances as u32)
+                .max()
+                .unwrap_or(50),
+            ..EngineSettings::default()
+        };
+        Self { tenants, engine }
+    }
+}
+
+/// The sandbox limits from flags.
+pub fn limits(args: &LimitArgs) -> anyhow::Result<Limits> {
+    if args.timeout_ms == 0 {
+        bail!("--timeout-ms must be at least 1");
+    }
+    if !(1..=4096).contains(&args.max_memory_mib) {
+        bail!("--max-memory-mib must be between 1 and 4096");
+    }
+    if args.max_message_bytes < 64 {
+        bail!("--max-message-bytes must be at least 64");
+    }
+    Ok(Limits {
+        timeout: Duration::from_millis(args.timeout_ms),
+        max_memory_bytes: args.max_memory_mib << 20,
+        ..Limits::default()
+    })
+}
+
+fn auth_policy(args: &AuthArgs) -> anyhow::Result<AuthPolicy> {
+    if args.auth_transports.is_empty() {
+        bail!("--auth-transports needs at least one transport");
+    }
+    let verifier = match (&args.bot_token, args.bot_id, args.no_auth) {
+        (_, _, true) => {
+            tracing::warn!("authentication is OFF (--no-auth): every connection is anonymous");
+            return Ok(AuthPolicy::disabled());
+        }
+        (Some(token), _, _) => {
+            if token.trim().is_empty() || !token.contains(':') {
+                bail!("--bot-token does not look like a bot token (expected <bot id>:<secret>)");
+            }
+            Verifier::hmac(token.trim())
+        }
+        (None, Some(bot_id), _) => {
+            let key = match args.telegram_key.as_str() {
+                "prod" | "production" => telegram::TELEGRAM_PRODUCTION_KEY,
+                "test" => telegram::TELEGRAM_TEST_KEY,
+                hex => hex,
+            };
+            Verifier::ed25519(bot_id, key)
+                .map_err(|e| anyhow::anyhow!("--telegram-key: {e}"))
+                .context("configuring Ed25519 validation")?
+        }
+        (None, None, false) => bail!(
+            "no authentication configured: pass --bot-token TOKEN (or set EXTWS_BOT_TOKEN) to \
+             validate initData with the bot token, --bot-id ID [--telegram-key prod|test|HEX] \
+             to validate Telegram's Ed25519 signature, or --no-auth for development"
+        ),
+    };
+    Ok(AuthPolicy {
+        verifier: Some(verifier),
+        max_age: (args.auth_max_age > 0).then_some(args.auth_max_age),
+        transports: args.auth_transports.clone(),
+        first_message_timeout: Duration::from_secs(args.auth_timeout.max(1)),
+        clock: system_clock(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_prefix_matches_whole_segments() {
+        let r = Route {
+            path_prefix: "/acme".into(),
+            host: None,
+        };
+        assert!(r.matches("/acme", None));
+        assert!(r.matches("/acme/ws", None));
+        assert!(!r.matches("/acmex", None));
+        assert!(!r.matches("/", None));
+        assert!(Route::any().matches("/anything", Some("h")));
+    }
+
+    #[test]
+    fn host_routes_need_the_host() {
+        let r = Route {
+            path_prefix: "/".into(),
+            host: Some("a.example".into()),
+        };
+        assert!(r.matches("/", Some("A.example")));
+        assert!(!r.matches("/", Some("b.example")));
+        assert!(!r.matches("/", None));
+    }
+}

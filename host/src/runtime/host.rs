@@ -1,0 +1,227 @@
+//! Per-store host state and the host side of the world's imports: `log`, `session`, and WASI
+//! with no capabilities (guest stdout/stderr become `tracing` events).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::AsyncWrite;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::extws::handler::{log, session, types};
+use super::limits::{Limiter, Limits};
+use crate::auth::{InitDataContext, TelegramUser};
+
+/// Longest log line (bytes) a guest can emit in one record; longer ones are truncated.
+const MAX_LOG_LINE: usize = 4096;
+
+/// Who is calling: the tenant and component a store belongs to, and the connection's session.
+#[derive(Debug, Clone)]
+pub struct CallerInfo {
+    /// Tenant name.
+    pub tenant: Arc<str>,
+    /// Component name (its file stem).
+    pub component: Arc<str>,
+    /// The validated initData context of the connection (none without auth).
+    pub init_data: Option<Arc<InitDataContext>>,
+}
+
+/// Everything one `Store` holds. A store never outlives one call (or one connection / one
+/// pooled instance, per lifecycle) and never crosses tenants.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// Memory and table limits.
+    pub limiter: Limiter,
+    /// Identity of the caller, for `session` and log records.
+    pub caller: CallerInfo,
+}
+
+impl HostState {
+    /// Fresh state with no WASI capabilities and the given limits.
+    pub fn new(caller: CallerInfo, limits: &Limits) -> Self {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(GuestOutput::new(&caller, "stdout"))
+            .stderr(GuestOutput::new(&caller, "stderr"))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        Self {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: Limiter::new(limits),
+            caller,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        let message = truncate(&message, MAX_LOG_LINE);
+        let (tenant, component) = (&*self.caller.tenant, &*self.caller.component);
+        match level {
+            log::Level::Trace => tracing::trace!(target: "guest", tenant, component, "{message}"),
+            log::Level::Debug => tracing::debug!(target: "guest", tenant, component, "{message}"),
+            log::Level::Info => tracing::info!(target: "guest", tenant, component, "{message}"),
+            log::Level::Warn => tracing::warn!(target: "guest", tenant, component, "{message}"),
+            log::Level::Error => tracing::error!(target: "guest", tenant, component, "{message}"),
+        }
+    }
+}
+
+impl session::Host for HostState {
+    fn init_data(&mut self) -> Option<types::InitDataInfo> {
+        self.caller.init_data.as_deref().map(to_wit_init_data)
+    }
+
+    fn tenant(&mut self) -> String {
+        self.caller.tenant.to_string()
+    }
+}
+
+/// The WIT `user` record for a Telegram user.
+pub fn to_wit_user(u: &TelegramUser) -> types::User {
+    types::User {
+        id: u.id,
+        is_bot: u.is_bot,
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        username: u.username.clone(),
+        language_code: u.language_code.clone(),
+        is_premium: u.is_premium,
+        added_to_attachment_menu: u.added_to_attachment_menu,
+        allows_write_to_pm: u.allows_write_to_pm,
+        photo_url: u.photo_url.clone(),
+    }
+}
+
+fn to_wit_init_data(c: &InitDataContext) -> types::InitDataInfo {
+    types::InitDataInfo {
+        auth_date: c.auth_date,
+        query_id: c.query_id.clone(),
+        chat_type: c.chat_type.clone(),
+        chat_instance: c.chat_instance.clone(),
+        start_param: c.start_param.clone(),
+        can_send_after: c.can_send_after,
+        chat: c.chat.as_ref().map(|ch| types::Chat {
+            id: ch.id,
+            chat_type: ch.chat_type.clone(),
+            title: ch.title.clone(),
+            username: ch.username.clone(),
+            photo_url: ch.photo_url.clone(),
+        }),
+        receiver: c.receiver.as_ref().map(to_wit_user),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A guest's stdout or stderr: each line becomes a `tracing` event tagged with the tenant and
+/// component.
+#[derive(Clone)]
+struct GuestOutput {
+    tenant: Arc<str>,
+    component: Arc<str>,
+    stream: &'static str,
+}
+
+impl GuestOutput {
+    fn new(caller: &CallerInfo, stream: &'static str) -> Self {
+        Self {
+            tenant: caller.tenant.clone(),
+            component: caller.component.clone(),
+            stream,
+        }
+    }
+}
+
+impl IsTerminal for GuestOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for GuestOutput {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(LineWriter {
+            out: self.clone(),
+            buf: Vec::new(),
+        })
+    }
+}
+
+struct LineWriter {
+    out: GuestOutput,
+    buf: Vec<u8>,
+}
+
+impl LineWriter {
+    fn emit(&mut self, upto: usize) {
+        let line: Vec<u8> = self.buf.drain(..upto).collect();
+        let text = String::from_utf8_lossy(&line);
+        let text = truncate(text.trim_end_matches(['\n', '\r']), MAX_LOG_LINE);
+        let o = &self.out;
+        tracing::info!(target: "guest", tenant = &*o.tenant, component = &*o.component, stream = o.stream, "{text}");
+    }
+}
+
+impl AsyncWrite for LineWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.buf.extend_from_slice(data);
+        while let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
+            self.emit(pos + 1);
+        }
+        if self.buf.len() > MAX_LOG_LINE {
+            let len = self.buf.len();
+            self.emit(len);
+        }
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if !self.buf.is_empty() {
+            let len = self.buf.len();
+            self.emit(len);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for LineWriter {
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            let len = self.buf.len();
+            self.emit(len);
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The WebAssembly side: engine, bindings, host imports, limits and component invocation.
+
+pub mod bindings;
+pub mod component;
+pub mod engine;
+pub mod host;
+pub mod limits;
+
+pub use component::{Invocation, InvokeError, LoadError, LoadedComponent};
+pub use engine::{EngineSettings, Runtime};
+pub use limits::Limits;

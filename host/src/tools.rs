@@ -1,0 +1,106 @@
+//! One-shot subcommands: `call` (one message through a component, no server) and
+//! `sign-init-data` (initData for local testing).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+
+use crate::auth::{TelegramUser, telegram};
+use crate::cli::{CallArgs, SignArgs};
+use crate::config;
+use crate::envelope::{self, ErrorCode};
+use crate::runtime::host::{CallerInfo, to_wit_user};
+use crate::runtime::{EngineSettings, Invocation, InvokeError, LoadedComponent, Runtime};
+
+/// Runs `args.msg_type` with `args.data` through the component in the same sandbox as `serve`.
+/// Returns the reply (or error) envelope and whether it was a success.
+pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
+    let limits = config::limits(&args.limits)?;
+    if serde_json::from_str::<&serde_json::value::RawValue>(&args.data).is_err() {
+        bail!("DATA is not valid JSON: {}", args.data);
+    }
+    let user: Option<TelegramUser> = args
+        .user
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .context("--user is not WebAppUser JSON (needs at least id and first_name)")?;
+    let runtime = Runtime::new(&EngineSettings {
+        total_instances: 4,
+        max_memory_bytes: limits.max_memory_bytes,
+        max_core_instances: limits.max_core_instances as u32,
+    })?;
+    let component = LoadedComponent::load(&runtime, &args.component, &limits).await?;
+    if !component.message_types.contains(&args.msg_type) {
+        let message = format!(
+            "no handler for Type {:?} (the component handles {:?})",
+            args.msg_type, component.message_types
+        );
+        return Ok((
+            envelope::error(ErrorCode::UnknownType, &message, None),
+            false,
+        ));
+    }
+    let wit_user = user.as_ref().map(to_wit_user);
+    let invocation = Invocation {
+        msg_type: &args.msg_type,
+        data: &args.data,
+        user: wit_user.as_ref(),
+        caller: CallerInfo {
+            tenant: "call".into(),
+            component: component.name.clone(),
+            init_data: None,
+        },
+    };
+    match component
+        .invoke(invocation, &limits, args.limits.max_message_bytes)
+        .await
+    {
+        Ok(r) => Ok((envelope::reply(&r.msg_type, &r.data, None), true)),
+        Err(e) => {
+            let code = match &e {
+                InvokeError::Handler(_) => ErrorCode::HandlerError,
+                InvokeError::Timeout(_) => ErrorCode::Timeout,
+                InvokeError::Limit(_) => ErrorCode::Limit,
+                InvokeError::Trap(_) | InvokeError::InvalidReply(_) => ErrorCode::HandlerFailed,
+            };
+            Ok((envelope::error(code, &e.to_string(), None), false))
+        }
+    }
+}
+
+/// Signed initData for the given user and fields.
+pub fn sign_init_data(args: &SignArgs) -> anyhow::Result<String> {
+    serde_json::from_str::<TelegramUser>(&args.user)
+        .context("--user is not WebAppUser JSON (needs at least id and first_name)")?;
+    let auth_date = args.auth_date.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    });
+    let mut fields = vec![
+        ("user".to_string(), args.user.clone()),
+        ("auth_date".to_string(), auth_date.to_string()),
+    ];
+    for field in &args.fields {
+        let (k, v) = field
+            .split_once('=')
+            .with_context(|| format!("--field {field:?} is not KEY=VALUE"))?;
+        if fields.iter().any(|(existing, _)| existing == k) || k == "hash" || k == "signature" {
+            bail!("--field {k} is set twice or reserved");
+        }
+        fields.push((k.to_string(), v.to_string()));
+    }
+    match (&args.bot_token, &args.ed25519_key, args.bot_id) {
+        (Some(token), None, _) => Ok(telegram::sign_hmac(&fields, token)),
+        (None, Some(seed), Some(bot_id)) => {
+            let seed: [u8; 32] = hex::decode(seed.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .context("--ed25519-key must be 64 hex digits (a 32-byte seed)")?;
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+            Ok(telegram::sign_ed25519(&fields, bot_id, &key))
+        }
+        _ => bail!("pass --bot-token, or --ed25519-key with --bot-id"),
+    }
+}

@@ -1,0 +1,308 @@
+//! The `extws-wasm` binary as a user runs it: the listening line, startup errors before
+//! listening, `sign-init-data`, `call`, SIGTERM, a log capture free of secrets, and a client
+//! nobody here wrote (Python `websockets`).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_extws-wasm");
+const TOKEN: &str = "7000002:cli-secret-token-do-not-log";
+
+/// A served binary: its address and everything it wrote to stderr so far.
+struct Served {
+    child: Child,
+    addr: String,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Served {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut served = Self {
+            child,
+            addr: String::new(),
+            lines,
+            seen: Vec::new(),
+        };
+        loop {
+            let line = served
+                .lines
+                .recv_timeout(Duration::from_secs(120))
+                .unwrap_or_else(|_| panic!("no listening line; stderr: {:#?}", served.seen));
+            served.seen.push(line.clone());
+            if let Some(addr) = line.strip_prefix("listening on ws://") {
+                served.addr = addr.to_string();
+                return served;
+            }
+        }
+    }
+
+    fn url(&self, rest: &str) -> String {
+        format!("ws://{}{rest}", self.addr)
+    }
+
+    /// SIGTERM, wait, and return the exit status and the whole stderr.
+    fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line);
+        }
+        (status, self.seen)
+    }
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn serve_prints_one_listening_line_answers_and_stops_on_sigterm() {
+    let calc = guest("calc");
+    let served = Served::start(&["--component", calc.to_str().unwrap(), "--no-auth"]);
+    let mut ws = connect(&served.url("/")).await;
+    let reply = ask(
+        &mut ws,
+        r#"{"Type": "CalculateRequest", "Data": {"numbers": [2, 2]}}"#,
+    )
+    .await;
+    assert_eq!(reply, r#"{"Type":"CalculateResponse","Data":{"result":4}}"#);
+    let closing = tokio::spawn(async move { expect_close(&mut ws).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, stderr) = served.stop();
+    assert!(status.success(), "exit status {status}; stderr {stderr:#?}");
+    let close = closing.await.unwrap().expect("close frame");
+    assert_eq!(u16::from(close.code), 1001);
+    let listening = stderr
+        .iter()
+        .filter(|l| l.starts_with("listening on ws://"))
+        .count();
+    assert_eq!(listening, 1, "{stderr:#?}");
+    assert!(
+        stderr.iter().any(|l| l.contains("--no-auth")),
+        "no-auth must be logged: {stderr:#?}"
+    );
+}
+
+#[test]
+fn serve_without_auth_choice_says_what_to_pass() {
+    let calc = guest("calc");
+    let (code, _, stderr) = run(&[
+        "serve",
+        "--component",
+        calc.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("--bot-token") && stderr.contains("--no-auth"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("listening on"), "{stderr}");
+}
+
+#[test]
+fn broken_components_fail_before_listening() {
+    let dir = std::env::temp_dir().join(format!("extws-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_wasm = dir.join("not.wasm");
+    std::fs::write(&not_wasm, b"hello").unwrap();
+    let core_module = dir.join("core.wasm");
+    std::fs::write(&core_module, b"\0asm\x01\0\0\0").unwrap();
+    let calc = guest("calc");
+    let calc_rust = guest("calc-rust");
+    for (args, expect) in [
+        (
+            vec!["--component", not_wasm.to_str().unwrap()],
+            "cannot compile",
+        ),
+        (
+            vec!["--component", core_module.to_str().unwrap()],
+            "cannot compile",
+        ),
+        (vec!["--component", "/nonexistent.wasm"], "does not exist"),
+        (
+            vec![
+                "--component",
+                calc.to_str().unwrap(),
+                "--component",
+                calc_rust.to_str().unwrap(),
+            ],
+            "claimed by both",
+        ),
+    ] {
+        let mut all = vec!["serve", "--listen", "127.0.0.1:0", "--no-auth"];
+        all.extend(args);
+        let (code, _, stderr) = run(&all);
+        assert_ne!(code, 0, "{all:?}");
+        assert!(stderr.contains(expect), "{all:?}: {stderr}");
+        assert!(!stderr.contains("listening on"), "{stderr}");
+    }
+    // A component that exports nothing does not implement the world.
+    let empty = dir.join("empty.wat");
+    std::fs::write(&empty, "(component)").unwrap();
+    let (code, _, stderr) = run(&[
+        "serve",
+        "--no-auth",
+        "--listen",
+        "127.0.0.1:0",
+        "--component",
+        empty.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("does not implement world extws:handler/handler"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn signed_init_data_reaches_the_guest_and_logs_never_show_secrets() {
+    let user = r#"{"id":99,"first_name":"Log","username":"logtest"}"#;
+    let (code, init_data, _) = run(&["sign-init-data", "--bot-token", TOKEN, "--user", user]);
+    assert_eq!(code, 0);
+    let init_data = init_data.trim().to_string();
+    let hash = init_data.rsplit_once("hash=").unwrap().1.to_string();
+
+    let calc = guest("calc");
+    let served = Served::start(&["--component", calc.to_str().unwrap(), "--bot-token", TOKEN]);
+    let mut ws = connect(&served.url(&format!("/?{init_data}"))).await;
+    let reply = ask_json(&mut ws, r#"{"Type":"WhoAmIRequest","Data":{}}"#).await;
+    assert_eq!(reply["Data"]["user"]["id"], 99);
+    let tampered = init_data.replace("logtest", "logtesT");
+    let refused = tokio_tungstenite::connect_async(served.url(&format!("/?{tampered}"))).await;
+    assert!(refused.is_err());
+    let (_, stderr) = served.stop();
+    let log = stderr.join("\n");
+    assert!(log.contains("authentication failed"), "{log}");
+    for secret in [
+        TOKEN,
+        "cli-secret-token",
+        &hash,
+        &init_data,
+        "logtest",
+        "auth_date=",
+    ] {
+        assert!(!log.contains(secret), "log leaks {secret:?}:\n{log}");
+    }
+}
+
+#[test]
+fn call_runs_one_message_without_a_server() {
+    let calc = guest("calc");
+    let calc = calc.to_str().unwrap();
+    let (code, out, _) = run(&["call", calc, "CalculateRequest", r#"{"numbers":[40,2]}"#]);
+    assert_eq!(
+        (code, out.trim()),
+        (0, r#"{"Type":"CalculateResponse","Data":{"result":42}}"#)
+    );
+    let (code, out, _) = run(&[
+        "call",
+        calc,
+        "WhoAmIRequest",
+        "{}",
+        "--user",
+        r#"{"id":5,"first_name":"E"}"#,
+    ]);
+    assert_eq!(
+        (code, out.trim()),
+        (
+            0,
+            r#"{"Type":"WhoAmIResponse","Data":{"user":{"id":5,"first_name":"E"}}}"#
+        )
+    );
+    let (code, out, _) = run(&["call", calc, "CalculateRequest", r#"{"numbers":"x"}"#]);
+    assert_eq!(code, 1);
+    assert!(out.contains(r#""code":"handler_error""#), "{out}");
+}
+
+#[test]
+fn help_explains_every_serve_flag() {
+    let (code, out, _) = run(&["serve", "--help"]);
+    assert_eq!(code, 0);
+    for flag in [
+        "--component",
+        "--listen",
+        "--bot-token",
+        "--bot-id",
+        "--telegram-key",
+        "--auth-max-age",
+        "--no-auth",
+        "--timeout-ms",
+        "--max-message-bytes",
+        "--fanout",
+    ] {
+        assert!(out.contains(flag), "--help lacks {flag}:\n{out}");
+    }
+}
+
+#[test]
+fn python_websockets_client_talks_to_the_server() {
+    let probe = Command::new("python3")
+        .args(["-c", "import websockets"])
+        .status();
+    assert!(
+        probe.map(|s| s.success()).unwrap_or(false),
+        "python3 with the `websockets` package is required (pip install websockets); .ci/run installs it"
+    );
+    let calc = guest("calc");
+    let served = Served::start(&["--component", calc.to_str().unwrap(), "--no-auth"]);
+    let script = r#"
+import asyncio, json, sys
+import websockets
+async def main(url):
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"Type": "CalculateRequest", "Data": {"numbers": [2, 2]}, "Id": "py"}))
+        print(await ws.recv())
+        await ws.send("garbage")
+        print(json.loads(await ws.recv())["Data"]["code"])
+asyncio.run(main(sys.argv[1]))
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script, &served.url("/")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let (status, _) = served.stop();
+    assert!(status.success());
+    assert_eq!(
+        out,
+        "{\"Type\":\"CalculateResponse\",\"Data\":{\"result\":4},\"Id\":\"py\"}\ninvalid_message\n"
+    );
+}

@@ -1,0 +1,160 @@
+//! Shared harness of the integration tests: real servers on 127.0.0.1:0 running real
+//! components from `target/guests/` (built by `make guests`), and real WebSocket clients.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use extws_wasm::auth::AuthPolicy;
+use extws_wasm::config::{Route, TenantConfig};
+use extws_wasm::runtime::Limits;
+use extws_wasm::{Config, Prepared};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A client socket.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A component built by `make guests`.
+pub fn guest(name: &str) -> PathBuf {
+    let path = repo().join("target/guests").join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `make guests` (or `make test`, which builds it)",
+        path.display()
+    );
+    path
+}
+
+/// A tenant named `name` on every path, without auth, serving `components`.
+pub fn tenant(name: &str, components: &[&str]) -> TenantConfig {
+    TenantConfig {
+        name: name.into(),
+        route: Route::any(),
+        auth: AuthPolicy::disabled(),
+        components: components.iter().map(|c| guest(c)).collect(),
+        limits: Limits::default(),
+        max_message_bytes: 1 << 20,
+        fanout: false,
+    }
+}
+
+/// A running in-process server.
+pub struct TestServer {
+    /// Its address.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestServer {
+    /// `ws://ADDR{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// Triggers graceful shutdown and waits for `run` to return.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("server did not shut down")?
+    }
+}
+
+/// Starts `config` on 127.0.0.1:0.
+pub async fn start(config: Config) -> TestServer {
+    try_start(config).await.expect("server failed to start")
+}
+
+/// Starts `config`, returning the load error if any.
+pub async fn try_start(config: Config) -> anyhow::Result<TestServer> {
+    let prepared = Prepared::new(config).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(extws_wasm::run(listener, prepared, async {
+        let _ = stopped.await;
+    }));
+    Ok(TestServer {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// One tenant serving `components` without auth.
+pub async fn start_simple(components: &[&str]) -> TestServer {
+    start(Config::new(vec![tenant("default", components)])).await
+}
+
+/// Connects to `url`.
+pub async fn connect(url: &str) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(url.into_client_request().unwrap())
+        .await
+        .expect("connect failed");
+    ws
+}
+
+/// Sends a text frame.
+pub async fn send(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text)).await.expect("send failed");
+}
+
+/// The next text frame (skipping pings), with a generous timeout.
+pub async fn recv(ws: &mut Ws) -> String {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .expect("no reply within 30 s")
+            .expect("connection ended")
+            .expect("read error");
+        match frame {
+            Message::Text(t) => return t.to_string(),
+            Message::Close(c) => panic!("closed instead of replying: {c:?}"),
+            _ => continue,
+        }
+    }
+}
+
+/// Sends `text` and returns the reply.
+pub async fn ask(ws: &mut Ws, text: &str) -> String {
+    send(ws, text).await;
+    recv(ws).await
+}
+
+/// Sends `text` and returns the reply parsed as JSON.
+pub async fn ask_json(ws: &mut Ws, text: &str) -> serde_json::Value {
+    let reply = ask(ws, text).await;
+    serde_json::from_str(&reply).unwrap_or_else(|e| panic!("reply {reply:?} is not JSON: {e}"))
+}
+
+/// Waits for the server's close frame and returns it.
+pub async fn expect_close(ws: &mut Ws) -> Option<CloseFrame> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .expect("no close within 30 s");
+        match frame {
+            Some(Ok(Message::Close(c))) => return c,
+            Some(Ok(_)) => continue,
+            None | Some(Err(_)) => return None,
+        }
+    }
+}
+
+/// The `Data.code` of a HandlerException reply.
+pub fn error_code(reply: &serde_json::Value) -> &str {
+    assert_eq!(reply["Type"], "HandlerException", "not an error: {reply}");
+    reply["Data"]["code"].as_str().unwrap()
+}
