@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR
 BIN        := $(CARGO_TARGET_DIR)/debug/extws-wasm
 GUESTS     := $(CURDIR)/target/guests
 WASM_OUT   := $(CARGO_TARGET_DIR)/wasm32-wasip2/guest
-TEST_GUESTS := trap misbehave loop-forever memory-hog stack-overflow huge-reply probe slow
+TEST_GUESTS := trap misbehave loop-forever memory-hog stack-overflow huge-reply probe slow stateful
 LANGS      := go c python js
 LISTEN     ?= 127.0.0.1:8000
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::auth::Transport;
+use crate::runtime::Lifecycle;
 
 /// A WebSocket server for Telegram Mini Apps whose message handlers are sandboxed
 /// WebAssembly components.
@@ -46,6 +47,11 @@ pub enum Command {
     Call(CallArgs),
     /// Print initData signed with a bot token (or an Ed25519 key), for local testing.
     SignInitData(SignArgs),
+    /// Check an extws.toml without serving: files, worlds, Type collisions, limits.
+    ///
+    /// Loads every component as `serve` would and prints a summary per tenant; exits 1 and
+    /// names each problem otherwise.
+    Check(CheckArgs),
     /// Turn a WASI preview1 core module into a handler component (preview1 reactor adapter).
     ///
     /// For Go, TinyGo and C guests: embeds the world `handler` from --wit (unless the module
@@ -57,8 +63,17 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// A handler component (.wasm). Repeat to serve several; each declares its Types.
-    #[arg(long = "component", value_name = "PATH", required = true)]
+    /// Together with the auth and limit flags this is one tenant named `default`.
+    #[arg(
+        long = "component",
+        value_name = "PATH",
+        required_unless_present = "config"
+    )]
     pub components: Vec<PathBuf>,
+    /// Serve the tenants declared in this TOML file instead (see extws.example.toml).
+    /// Tenant settings then come from the file only.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["components", "bot_token", "bot_id", "no_auth", "fanout"])]
+    pub config: Option<PathBuf>,
     /// Address to listen on. Port 0 picks a free port; the real address is printed as
     /// `listening on ws://ADDR` on stderr.
     #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR")]
@@ -71,6 +86,11 @@ pub struct ServeArgs {
     /// order (the predecessor's behaviour). Without it, a shared Type is a startup error.
     #[arg(long)]
     pub fanout: bool,
+    /// Instance lifecycle of every --component: `fresh` (new instance per message, strongest
+    /// isolation), `pooled` (warm instances reused within the tenant) or `connection` (one
+    /// instance per connection, for in-memory session state).
+    #[arg(long, value_enum, default_value_t = Lifecycle::Fresh)]
+    pub lifecycle: Lifecycle,
 }
 
 /// Authentication options.
@@ -125,6 +145,14 @@ pub struct LimitArgs {
     /// connection with 1009.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_message_bytes: usize,
+}
+
+/// `check` options.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
 }
 
 /// `call` options.

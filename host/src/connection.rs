@@ -19,8 +19,8 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::auth::{AUTH_MESSAGE_TYPE, HandshakeAuth, Session};
 use crate::envelope::{self, ErrorCode};
 use crate::runtime::host::CallerInfo;
-use crate::runtime::{Invocation, InvokeError};
-use crate::tenants::{Tenant, Tenants};
+use crate::runtime::{ConnectionInstances, Invocation, InvokeError};
+use crate::tenants::{ConnectionSlot, Tenant, Tenants};
 
 /// How long a client may take to complete the HTTP upgrade.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -66,7 +66,7 @@ async fn handle(
     shared: &Shared,
     shutdown: broadcast::Receiver<()>,
 ) -> Result<(), WsError> {
-    let mut decided: Option<(Arc<Tenant>, HandshakeAuth)> = None;
+    let mut decided: Option<Decided> = None;
     #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| {
         handshake(&shared.tenants, request, response, &mut decided)
@@ -79,7 +79,7 @@ async fn handle(
         Ok(ws) => ws?,
         Err(_) => return Err(WsError::Io(std::io::ErrorKind::TimedOut.into())),
     };
-    let Some((tenant, auth)) = decided else {
+    let Some((tenant, auth, slot)) = decided else {
         return Ok(());
     };
     let span = tracing::Span::current();
@@ -95,15 +95,23 @@ async fn handle(
         record_user(s);
     }
     info!(authenticated = session.is_some(), "connected");
+    let bucket = TokenBucket::new(tenant.limits.rate_per_second, tenant.limits.rate_burst);
     Connection {
         ws,
         tenant,
         session,
         shutdown,
+        instances: ConnectionInstances::default(),
+        bucket,
+        _slot: slot,
     }
     .run(auth_deadline)
     .await
 }
+
+/// What the handshake decided: the tenant, the authentication outcome and the connection's
+/// place in the tenant's connection limit.
+type Decided = (Arc<Tenant>, HandshakeAuth, ConnectionSlot);
 
 /// The handshake callback: route to a tenant, authenticate, choose the subprotocol.
 /// (The error type is tungstenite's.)
@@ -112,7 +120,7 @@ fn handshake(
     tenants: &Tenants,
     request: &Request,
     mut response: Response,
-    decided: &mut Option<(Arc<Tenant>, HandshakeAuth)>,
+    decided: &mut Option<Decided>,
 ) -> Result<Response, ErrorResponse> {
     let host = request
         .headers()
@@ -127,12 +135,19 @@ fn handshake(
     };
     match tenant.auth.at_handshake(request) {
         Ok((auth, subprotocol)) => {
+            let Some(slot) = tenant.open_connection() else {
+                warn!(tenant = &*tenant.name, "connection limit reached");
+                return Err(http_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many connections for this app, try again later",
+                ));
+            };
             if let Some(p) = subprotocol.and_then(|p| http::HeaderValue::from_str(&p).ok()) {
                 response
                     .headers_mut()
                     .insert(header::SEC_WEBSOCKET_PROTOCOL, p);
             }
-            *decided = Some((tenant.clone(), auth));
+            *decided = Some((tenant.clone(), auth, slot));
             Ok(response)
         }
         Err(e) => {
@@ -169,6 +184,43 @@ struct Connection {
     /// `None` until a first-message authentication succeeds.
     session: Option<Session>,
     shutdown: broadcast::Receiver<()>,
+    /// Instances of `connection`-lifecycle components, dropped with the connection.
+    instances: ConnectionInstances,
+    /// The per-connection message rate limit.
+    bucket: TokenBucket,
+    _slot: ConnectionSlot,
+}
+
+/// A token bucket: `burst` messages at once, refilled at `rate` per second.
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: f64, burst: u32) -> Self {
+        Self {
+            rate,
+            burst: f64::from(burst),
+            tokens: f64::from(burst),
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes one token if there is one.
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Why and how to end a connection.
@@ -269,6 +321,12 @@ impl Connection {
                 return Ok(None);
             }
         };
+        if !self.bucket.take(Instant::now()) {
+            let message = "too many messages: slow down";
+            self.send(envelope::error(ErrorCode::RateLimited, message, request.id))
+                .await?;
+            return Ok(None);
+        }
         let Some(session) = self.session.clone() else {
             return self.first_message(&request).await;
         };
@@ -296,11 +354,23 @@ impl Connection {
                 },
             };
             let span = info_span!("call", r#type = %request.msg_type, component = %component.name);
+            let Some(permit) = tenant.admit().await else {
+                let message = "the server is busy: try again shortly";
+                self.send(envelope::error(ErrorCode::Overloaded, message, request.id))
+                    .await?;
+                continue;
+            };
             let started = Instant::now();
             let result = component
-                .invoke(call, &tenant.limits, tenant.max_message_bytes)
+                .invoke(
+                    call,
+                    &tenant.limits,
+                    tenant.max_message_bytes,
+                    &mut self.instances,
+                )
                 .instrument(span.clone())
                 .await;
+            drop(permit);
             let elapsed_us = started.elapsed().as_micros() as u64;
             match result {
                 Ok(response) => {
@@ -409,6 +479,18 @@ fn far_future() -> tokio::time::Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_bucket_allows_bursts_then_the_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(2.0, 3);
+        assert!((0..3).all(|_| bucket.take(start)));
+        assert!(!bucket.take(start));
+        assert!(bucket.take(start + Duration::from_millis(500)));
+        assert!(!bucket.take(start + Duration::from_millis(600)));
+        assert!((0..3).all(|_| bucket.take(start + Duration::from_secs(60))));
+        assert!(!bucket.take(start + Duration::from_secs(60)));
+    }
 
     #[test]
     fn only_sendable_close_codes_pass() {

@@ -45,6 +45,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Check(args) => Ok(if tools::check(&args).await {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }),
         Command::SignInitData(args) => {
             println!("{}", tools::sign_init_data(&args)?);
             Ok(ExitCode::SUCCESS)

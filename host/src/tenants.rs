@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::bail;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::auth::AuthPolicy;
 use crate::config::{Route, TenantConfig};
@@ -23,6 +25,9 @@ pub struct Tenant {
     /// Largest accepted frame and largest reply `Data`, in bytes.
     pub max_message_bytes: usize,
     routes: HashMap<String, Vec<Arc<LoadedComponent>>>,
+    running: Semaphore,
+    waiting: AtomicUsize,
+    connections: AtomicUsize,
 }
 
 impl Tenant {
@@ -30,8 +35,13 @@ impl Tenant {
     /// same `Type` are an error unless `fanout` is set.
     pub async fn load(runtime: &Runtime, config: &TenantConfig) -> anyhow::Result<Self> {
         let mut routes: HashMap<String, Vec<Arc<LoadedComponent>>> = HashMap::new();
-        for path in &config.components {
-            let component = Arc::new(LoadedComponent::load(runtime, path, &config.limits).await?);
+        let capabilities = Arc::new(config.capabilities.clone());
+        for spec in &config.components {
+            let component =
+                LoadedComponent::load(runtime, spec, &config.limits, capabilities.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("tenant {}: {e}", config.name))?;
+            let component = Arc::new(component);
             tracing::info!(
                 tenant = %config.name,
                 component = %component.name,
@@ -48,8 +58,8 @@ impl Tenant {
                          give each Type one component, or pass --fanout to answer it once \
                          per component",
                         config.name,
-                        first.path.display(),
-                        component.path.display()
+                        first.spec.path.display(),
+                        component.spec.path.display()
                     );
                 }
                 handlers.push(component.clone());
@@ -62,7 +72,36 @@ impl Tenant {
             limits: config.limits.clone(),
             max_message_bytes: config.max_message_bytes,
             routes,
+            running: Semaphore::new(config.limits.max_concurrency),
+            waiting: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
         })
+    }
+
+    /// Waits for a slot to run a call: at most `max_concurrency` run at once and at most
+    /// `max_queue` wait. `None` means the queue is full (the client gets `overloaded`).
+    pub async fn admit(&self) -> Option<SemaphorePermit<'_>> {
+        if let Ok(permit) = self.running.try_acquire() {
+            return Some(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.limits.max_queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let _waiting = Decrement(&self.waiting);
+        self.running.acquire().await.ok()
+    }
+
+    /// Counts a new connection; `None` when the tenant is at `max_connections`.
+    pub fn open_connection(self: &Arc<Self>) -> Option<ConnectionSlot> {
+        let open = self.connections.fetch_add(1, Ordering::AcqRel);
+        let slot = ConnectionSlot(self.clone());
+        (open < self.limits.max_connections).then_some(slot)
+    }
+
+    /// Connections open right now.
+    pub fn open_connections(&self) -> usize {
+        self.connections.load(Ordering::Acquire)
     }
 
     /// The components handling `msg_type`, in configuration order (empty when unknown).
@@ -75,6 +114,24 @@ impl Tenant {
         let mut types: Vec<&str> = self.routes.keys().map(String::as_str).collect();
         types.sort_unstable();
         types
+    }
+}
+
+/// Decrements a counter when dropped (also when the waiting future is cancelled).
+struct Decrement<'a>(&'a AtomicUsize);
+
+impl Drop for Decrement<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One open connection of a tenant; releases its count when dropped.
+pub struct ConnectionSlot(Arc<Tenant>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -1,16 +1,21 @@
-//! One-shot subcommands: `call` (one message through a component, no server) and
-//! `sign-init-data` (initData for local testing).
+//! One-shot subcommands: `call` (one message through a component, no server), `check` (a
+//! configuration file) and `sign-init-data` (initData for local testing).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
 
 use crate::auth::{TelegramUser, telegram};
-use crate::cli::{CallArgs, SignArgs};
+use crate::cli::{CallArgs, CheckArgs, SignArgs};
 use crate::config;
+use crate::config::Config;
 use crate::envelope::{self, ErrorCode};
 use crate::runtime::host::{CallerInfo, to_wit_user};
-use crate::runtime::{EngineSettings, Invocation, InvokeError, LoadedComponent, Runtime};
+use crate::runtime::{
+    ComponentSpec, ConnectionInstances, EngineSettings, Invocation, InvokeError, LoadedComponent,
+    Runtime,
+};
+use crate::tenants::Tenant;
 
 /// Runs `args.msg_type` with `args.data` through the component in the same sandbox as `serve`.
 /// Returns the reply (or error) envelope and whether it was a success.
@@ -29,8 +34,10 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
         total_instances: 4,
         max_memory_bytes: limits.max_memory_bytes,
         max_core_instances: limits.max_core_instances as u32,
+        consume_fuel: false,
     })?;
-    let component = LoadedComponent::load(&runtime, &args.component, &limits).await?;
+    let spec = ComponentSpec::fresh(&args.component);
+    let component = LoadedComponent::load(&runtime, &spec, &limits, Default::default()).await?;
     if !component.message_types.contains(&args.msg_type) {
         let message = format!(
             "no handler for Type {:?} (the component handles {:?})",
@@ -52,8 +59,14 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
             init_data: None,
         },
     };
+    let mut instances = ConnectionInstances::default();
     match component
-        .invoke(invocation, &limits, args.limits.max_message_bytes)
+        .invoke(
+            invocation,
+            &limits,
+            args.limits.max_message_bytes,
+            &mut instances,
+        )
         .await
     {
         Ok(r) => Ok((envelope::reply(&r.msg_type, &r.data, None), true)),
@@ -67,6 +80,46 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
             Ok((envelope::error(code, &e.to_string(), None), false))
         }
     }
+}
+
+/// Validates a configuration file and loads every component of every tenant, printing a
+/// summary or each problem. Returns whether everything is fine.
+pub async fn check(args: &CheckArgs) -> bool {
+    let config = match Config::from_file(&args.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return false;
+        }
+    };
+    let runtime = match Runtime::new(&config.engine) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return false;
+        }
+    };
+    let mut ok = true;
+    for tenant in &config.tenants {
+        match Tenant::load(&runtime, tenant).await {
+            Ok(loaded) => println!(
+                "tenant {}: route {}{}, {} component(s), types {}",
+                tenant.name,
+                tenant.route.host.as_deref().unwrap_or(""),
+                tenant.route.path_prefix,
+                tenant.components.len(),
+                loaded.message_types().join(", ")
+            ),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        println!("{}: ok", args.config.display());
+    }
+    ok
 }
 
 /// Signed initData for the given user and fields.

@@ -1,14 +1,16 @@
-//! The validated server configuration, built from `serve` flags in one place. Everything that
-//! can be checked without loading components is checked here, before anything listens.
+//! The validated server configuration, built in one place from `serve` flags or from an
+//! `extws.toml` ([`file`]). Everything that can be checked without loading components is
+//! checked here, before anything listens.
 
-use std::path::PathBuf;
+pub mod file;
+
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
 use crate::auth::{AuthPolicy, Verifier, system_clock, telegram};
 use crate::cli::{AuthArgs, LimitArgs, ServeArgs};
-use crate::runtime::{EngineSettings, Limits};
+use crate::runtime::{Capabilities, ComponentSpec, EngineSettings, Lifecycle, Limits};
 
 /// Which connections belong to a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +57,9 @@ pub struct TenantConfig {
     /// Its authentication.
     pub auth: AuthPolicy,
     /// Its handler components, in routing order.
-    pub components: Vec<PathBuf>,
+    pub components: Vec<ComponentSpec>,
+    /// What its guests may access beyond nothing.
+    pub capabilities: Capabilities,
     /// Its per-call limits.
     pub limits: Limits,
     /// Largest accepted frame / reply, in bytes.
@@ -74,8 +78,11 @@ pub struct Config {
 }
 
 impl Config {
-    /// The single-tenant configuration of `serve`'s flags.
+    /// The configuration of `serve`: the `--config` file, or one tenant from the flags.
     pub fn from_serve_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        if let Some(path) = &args.config {
+            return Self::from_file(path);
+        }
         for path in &args.components {
             if !path.is_file() {
                 bail!(
@@ -88,7 +95,15 @@ impl Config {
             name: "default".into(),
             route: Route::any(),
             auth: auth_policy(&args.auth)?,
-            components: args.components.clone(),
+            components: args
+                .components
+                .iter()
+                .map(|path| ComponentSpec {
+                    lifecycle: args.lifecycle,
+                    ..ComponentSpec::fresh(path)
+                })
+                .collect(),
+            capabilities: Capabilities::default(),
             limits: limits(&args.limits)?,
             max_message_bytes: args.limits.max_message_bytes,
             fanout: args.fanout,
@@ -96,9 +111,10 @@ impl Config {
         Ok(Self::new(vec![tenant]))
     }
 
-    /// A configuration of these tenants, with pool sizes derived from them.
+    /// A configuration of these tenants, with pool sizes derived from their totals.
     pub fn new(tenants: Vec<TenantConfig>) -> Self {
         let engine = EngineSettings {
+            total_instances: tenants.iter().map(instances_needed).sum::<u32>() + 1,
             max_memory_bytes: tenants
                 .iter()
                 .map(|t| t.limits.max_memory_bytes)
@@ -109,10 +125,26 @@ impl Config {
                 .map(|t| t.limits.max_core_instances as u32)
                 .max()
                 .unwrap_or(50),
-            ..EngineSettings::default()
+            consume_fuel: tenants.iter().any(|t| t.limits.fuel.is_some()),
         };
         Self { tenants, engine }
     }
+}
+
+/// Instances a tenant can hold at once: its running calls, its warm pools, and one per
+/// connection for each connection-lifecycle component. Summed, this sizes the shared pool, so
+/// no tenant can take another's slots.
+fn instances_needed(t: &TenantConfig) -> u32 {
+    let running = t.limits.max_concurrency;
+    let mut held = 0usize;
+    for c in &t.components {
+        match c.lifecycle {
+            Lifecycle::Fresh => {}
+            Lifecycle::Pooled => held += c.pool_size,
+            Lifecycle::Connection => held += t.limits.max_connections,
+        }
+    }
+    u32::try_from(running + held).unwrap_or(u32::MAX)
 }
 
 /// The sandbox limits from flags.

@@ -1,17 +1,71 @@
 //! One loaded handler component: compiled once, pre-instantiated, asked for its message types
-//! at load time, and invoked in a fresh store per call with a deadline and memory cap.
+//! at load time, and invoked per its [`Lifecycle`] with a deadline, optional fuel and a memory
+//! cap.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use wasmtime::component::Component;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use super::bindings::{HandlerError, HandlerPre, Response, User};
+use super::bindings::{Handler, HandlerError, HandlerPre, Response, User};
 use super::engine::Runtime;
-use super::host::{CallerInfo, HostState};
+use super::host::{CallerInfo, Capabilities, HostState};
 use super::limits::Limits;
+
+/// How long an instance lives. Fresh is the default and the strongest isolation.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Deserialize,
+    serde::Serialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lifecycle {
+    /// A new instance for every message: nothing survives a call.
+    #[default]
+    Fresh,
+    /// Warm instances reused across messages of the same tenant (never across tenants),
+    /// discarded after any failure and after `max_uses` calls. Memory may carry over between
+    /// users of one tenant.
+    Pooled,
+    /// One instance per connection, so a handler can keep session state in memory; discarded
+    /// with the connection or after any failure.
+    Connection,
+}
+
+/// Which component to load and how to run it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentSpec {
+    /// Path of the `.wasm` component.
+    pub path: PathBuf,
+    /// Instance lifecycle.
+    pub lifecycle: Lifecycle,
+    /// Pooled: calls one instance serves before it is replaced.
+    pub max_uses: u32,
+    /// Pooled: idle instances kept warm.
+    pub pool_size: usize,
+}
+
+impl ComponentSpec {
+    /// A fresh-per-message component.
+    pub fn fresh(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            lifecycle: Lifecycle::Fresh,
+            max_uses: 10_000,
+            pool_size: 8,
+        }
+    }
+}
 
 /// Why a component could not be loaded. Reported at startup, before listening.
 #[derive(Debug, thiserror::Error)]
@@ -34,16 +88,16 @@ pub enum InvokeError {
     /// The guest returned its own `handler-error`.
     #[error("{}", .0.message)]
     Handler(HandlerError),
-    /// The call ran past its deadline.
-    #[error("the handler ran past its {0} ms deadline")]
-    Timeout(u128),
-    /// The guest hit a resource limit (memory, tables, instances).
+    /// The call ran past its deadline or its fuel.
+    #[error("the handler ran past its {0}")]
+    Timeout(String),
+    /// The guest hit a resource limit (memory, stack, tables, instances, reply size).
     #[error("the handler exceeded its {0}")]
     Limit(&'static str),
-    /// The guest trapped (panic, unreachable, stack overflow, ...).
+    /// The guest trapped (panic, unreachable, out-of-bounds access, ...).
     #[error("the handler failed: {0}")]
     Trap(String),
-    /// The guest returned a reply the host cannot send (not JSON, too large).
+    /// The guest returned a reply the host cannot send (not JSON).
     #[error("the handler returned an invalid reply: {0}")]
     InvalidReply(String),
 }
@@ -54,49 +108,69 @@ pub struct Invocation<'a> {
     pub msg_type: &'a str,
     /// JSON text of the request's `Data`.
     pub data: &'a str,
-    /// The authenticated user, converted to the WIT record.
+    /// The authenticated user, as the WIT record.
     pub user: Option<&'a User>,
     /// Tenant, component and session of the caller.
     pub caller: CallerInfo,
 }
 
-/// A compiled, pre-instantiated handler component.
+/// A live instance with its store.
+pub struct Instance {
+    store: Store<HostState>,
+    handler: Handler,
+    uses: u32,
+}
+
+/// The connection-lifecycle instances of one connection, by component.
+#[derive(Default)]
+pub struct ConnectionInstances(HashMap<u64, Instance>);
+
+/// A compiled, pre-instantiated handler component of one tenant.
 pub struct LoadedComponent {
     /// Display name (file stem), used in logs.
     pub name: Arc<str>,
-    /// Where it was loaded from.
-    pub path: PathBuf,
+    /// How it was configured.
+    pub spec: ComponentSpec,
     /// The `Type`s it handles, from `message-types`.
     pub message_types: Vec<String>,
+    id: u64,
     runtime: Runtime,
     pre: HandlerPre<HostState>,
+    capabilities: Arc<Capabilities>,
+    pool: Mutex<Vec<Instance>>,
 }
 
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 impl LoadedComponent {
-    /// Compiles `path`, checks it against the world, and asks it for its message types.
-    pub async fn load(runtime: &Runtime, path: &Path, limits: &Limits) -> Result<Self, LoadError> {
-        let err = |reason: String| (path.to_path_buf(), reason);
-        let component = Component::from_file(&runtime.engine, path).map_err(|e| {
-            let (path, reason) = err(format!("{e:#}"));
-            LoadError::Compile { path, reason }
-        })?;
-        let world = |e: wasmtime::Error| {
-            let (path, reason) = err(format!("{e:#}"));
-            LoadError::World { path, reason }
+    /// Compiles the component, checks it against the world, and asks for its message types.
+    pub async fn load(
+        runtime: &Runtime,
+        spec: &ComponentSpec,
+        limits: &Limits,
+        capabilities: Arc<Capabilities>,
+    ) -> Result<Self, LoadError> {
+        let path = spec.path.as_path();
+        let component =
+            Component::from_file(&runtime.engine, path).map_err(|e| LoadError::Compile {
+                path: path.to_path_buf(),
+                reason: format!("{e:#}"),
+            })?;
+        let world = |e: wasmtime::Error| LoadError::World {
+            path: path.to_path_buf(),
+            reason: format!("{e:#}"),
         };
         let instance_pre = runtime.linker.instantiate_pre(&component).map_err(world)?;
         let pre = HandlerPre::new(instance_pre).map_err(world)?;
-        let name: Arc<str> = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "component".into())
-            .into();
         let mut loaded = Self {
-            name,
-            path: path.to_path_buf(),
+            name: display_name(path),
+            spec: spec.clone(),
             message_types: Vec::new(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             runtime: runtime.clone(),
             pre,
+            capabilities,
+            pool: Mutex::new(Vec::new()),
         };
         loaded.message_types =
             loaded
@@ -115,14 +189,13 @@ impl LoadedComponent {
             component: self.name.clone(),
             init_data: None,
         };
-        let mut store = self.new_store(caller, limits);
-        let handler = self
-            .pre
-            .instantiate_async(&mut store)
+        let mut instance = self
+            .instantiate(caller, limits)
             .await
-            .map_err(|e| format!("instantiating: {e:#}"))?;
-        let types = handler
-            .call_message_types(&mut store)
+            .map_err(|e| format!("instantiating: {e}"))?;
+        let types = instance
+            .handler
+            .call_message_types(&mut instance.store)
             .await
             .map_err(|e| format!("{e:#}"))?;
         if types.is_empty() {
@@ -134,41 +207,94 @@ impl LoadedComponent {
         Ok(types)
     }
 
-    fn new_store(&self, caller: CallerInfo, limits: &Limits) -> Store<HostState> {
-        let mut store = Store::new(&self.runtime.engine, HostState::new(caller, limits));
+    async fn instantiate(
+        &self,
+        caller: CallerInfo,
+        limits: &Limits,
+    ) -> Result<Instance, InvokeError> {
+        let state = HostState::new(caller, limits, &self.capabilities)
+            .map_err(|e| InvokeError::Trap(format!("preparing the sandbox: {e:#}")))?;
+        let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
-        let deadline = Instant::now() + limits.timeout;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                // Let other connections run while a long call continues.
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
-        store
+        arm(&mut store, limits, self.runtime.fuel_enabled);
+        match self.pre.instantiate_async(&mut store).await {
+            Ok(handler) => Ok(Instance {
+                store,
+                handler,
+                uses: 0,
+            }),
+            Err(e) => Err(classify(e, &store, limits)),
+        }
     }
 
-    /// Runs one message in a fresh instance. `max_reply_bytes` bounds the reply's data.
+    /// Runs one message on an instance chosen by the lifecycle. `connection` holds this
+    /// connection's instances for the `connection` lifecycle.
     pub async fn invoke(
         &self,
         call: Invocation<'_>,
         limits: &Limits,
         max_reply_bytes: usize,
+        connection: &mut ConnectionInstances,
     ) -> Result<Response, InvokeError> {
-        let mut store = self.new_store(call.caller, limits);
-        let result = async {
-            let handler = self.pre.instantiate_async(&mut store).await?;
-            handler
-                .call_handle(&mut store, call.msg_type, call.data, call.user)
-                .await
+        match self.spec.lifecycle {
+            Lifecycle::Fresh => {
+                let mut instance = self.instantiate(call.caller.clone(), limits).await?;
+                self.call_on(&mut instance, &call, limits, max_reply_bytes)
+                    .await
+            }
+            Lifecycle::Pooled => {
+                let idle = self.pool.lock().expect("pool lock").pop();
+                let mut instance = match idle {
+                    Some(instance) => instance,
+                    None => self.instantiate(call.caller.clone(), limits).await?,
+                };
+                let result = self
+                    .call_on(&mut instance, &call, limits, max_reply_bytes)
+                    .await;
+                if reusable(&result) && instance.uses < self.spec.max_uses {
+                    let mut pool = self.pool.lock().expect("pool lock");
+                    if pool.len() < self.spec.pool_size {
+                        pool.push(instance);
+                    }
+                }
+                result
+            }
+            Lifecycle::Connection => {
+                let mut instance = match connection.0.remove(&self.id) {
+                    Some(instance) => instance,
+                    None => self.instantiate(call.caller.clone(), limits).await?,
+                };
+                let result = self
+                    .call_on(&mut instance, &call, limits, max_reply_bytes)
+                    .await;
+                if reusable(&result) {
+                    connection.0.insert(self.id, instance);
+                }
+                result
+            }
         }
-        .await;
+    }
+
+    async fn call_on(
+        &self,
+        instance: &mut Instance,
+        call: &Invocation<'_>,
+        limits: &Limits,
+        max_reply_bytes: usize,
+    ) -> Result<Response, InvokeError> {
+        let store = &mut instance.store;
+        store.data_mut().caller = call.caller.clone();
+        store.data_mut().limiter.memory_refused = false;
+        arm(store, limits, self.runtime.fuel_enabled);
+        instance.uses += 1;
+        let result = instance
+            .handler
+            .call_handle(&mut *store, call.msg_type, call.data, call.user)
+            .await;
         let response = match result {
             Ok(Ok(response)) => response,
             Ok(Err(handler_error)) => return Err(InvokeError::Handler(handler_error)),
-            Err(e) => return Err(classify(e, &store, limits)),
+            Err(e) => return Err(classify(e, store, limits)),
         };
         if response.data.len() > max_reply_bytes {
             return Err(InvokeError::Limit("reply size limit"));
@@ -178,11 +304,50 @@ impl LoadedComponent {
         }
         Ok(response)
     }
+
+    /// Idle pooled instances right now (for tests and metrics).
+    pub fn pooled_idle(&self) -> usize {
+        self.pool.lock().expect("pool lock").len()
+    }
+}
+
+/// An instance survives a call that returned normally or with its own handler error.
+fn reusable(result: &Result<Response, InvokeError>) -> bool {
+    matches!(result, Ok(_) | Err(InvokeError::Handler(_)))
+}
+
+fn display_name(path: &Path) -> Arc<str> {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "component".into())
+        .into()
+}
+
+/// Arms the store for one call: deadline from now, fresh fuel.
+fn arm(store: &mut Store<HostState>, limits: &Limits, fuel_enabled: bool) {
+    let deadline = Instant::now() + limits.timeout;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            Ok(UpdateDeadline::Interrupt)
+        } else {
+            // Let other connections run while a long call continues.
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    if fuel_enabled {
+        store
+            .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+            .expect("fuel is enabled on this engine");
+    }
 }
 
 fn classify(e: wasmtime::Error, store: &Store<HostState>, limits: &Limits) -> InvokeError {
     match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => InvokeError::Timeout(limits.timeout.as_millis()),
+        Some(Trap::Interrupt) => {
+            InvokeError::Timeout(format!("{} ms deadline", limits.timeout.as_millis()))
+        }
+        Some(Trap::OutOfFuel) => InvokeError::Timeout("fuel".into()),
         Some(Trap::StackOverflow) => InvokeError::Limit("stack limit"),
         _ if store.data().limiter.memory_refused => InvokeError::Limit("memory limit"),
         Some(trap) => InvokeError::Trap(trap.to_string()),

@@ -1,12 +1,15 @@
 //! The one wasmtime `Engine` and `Linker` of a server: pooling allocator, epoch interruption
 //! and their numbers, each explained where it is set.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+};
 
 use super::bindings::Handler;
 use super::host::HostState;
@@ -24,6 +27,8 @@ pub struct EngineSettings {
     pub max_memory_bytes: usize,
     /// Most core instances any component may contain.
     pub max_core_instances: u32,
+    /// Whether any tenant limits fuel (fuel metering costs every call a little).
+    pub consume_fuel: bool,
 }
 
 impl Default for EngineSettings {
@@ -32,6 +37,7 @@ impl Default for EngineSettings {
             total_instances: 1000,
             max_memory_bytes: 64 << 20,
             max_core_instances: 50,
+            consume_fuel: false,
         }
     }
 }
@@ -44,6 +50,8 @@ pub struct Runtime {
     pub engine: Engine,
     /// Linker with WASI (no capabilities) and the world's `log`/`session` imports.
     pub linker: Arc<Linker<HostState>>,
+    /// Whether stores must be given fuel.
+    pub fuel_enabled: bool,
 }
 
 impl Runtime {
@@ -63,27 +71,54 @@ impl Runtime {
         Ok(Self {
             engine,
             linker: Arc::new(linker),
+            fuel_enabled: settings.consume_fuel,
         })
+    }
+}
+
+/// Where compiled components are cached: `$EXTWS_COMPILE_CACHE` (`off` disables), else
+/// `$XDG_CACHE_HOME/extws-wasm/compiled` or `~/.cache/extws-wasm/compiled`. Entries are keyed
+/// by the component's bytes and the engine's settings, so a stale entry is never used.
+fn compile_cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("EXTWS_COMPILE_CACHE") {
+        Some(v) if v == "off" => None,
+        Some(v) => Some(PathBuf::from(v)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|base| base.join("extws-wasm/compiled")),
     }
 }
 
 fn engine_config(s: &EngineSettings) -> Config {
     let mut config = Config::new();
+    if let Some(dir) = compile_cache_dir() {
+        let mut cache = CacheConfig::new();
+        cache.with_directory(dir);
+        match Cache::new(cache) {
+            Ok(cache) => {
+                config.cache(Some(cache));
+            }
+            Err(e) => tracing::warn!(error = %e, "compile cache disabled"),
+        }
+    }
     config.wasm_component_model(true);
     // Deadlines: the ticker bumps the epoch every EPOCH_TICK; each store decides per tick
     // whether to yield or trap.
     config.epoch_interruption(true);
+    config.consume_fuel(s.consume_fuel);
 
     let mut pool = PoolingAllocationConfig::default();
     let instances = s.total_instances.max(1);
     let cores = s.max_core_instances.max(1);
     pool.total_component_instances(instances);
-    // Every component instance may hold up to `cores` core instances, but most hold a few:
-    // budget 4 on average and let a few large (Python, JavaScript) ones take more.
-    let core_total = instances.saturating_mul(4).max(cores);
-    pool.total_core_instances(core_total);
-    pool.total_memories(core_total);
-    pool.total_tables(core_total);
+    // Rust, C and Go components hold 1-3 core instances, Python about 14: budget 16 per
+    // component instance so interpreters fit while the others leave slack.
+    pool.total_core_instances(instances.saturating_mul(16).max(cores));
+    // Core instances with their own memory or table are far fewer than core instances.
+    let memories = instances.saturating_mul(4);
+    pool.total_memories(memories);
+    pool.total_tables(memories);
     // One fiber stack per running call; pooled/connection instances hold none while idle.
     pool.total_stacks(instances);
     pool.max_core_instances_per_component(cores);
@@ -100,6 +135,15 @@ fn engine_config(s: &EngineSettings) -> Config {
     pool.linear_memory_keep_resident(1 << 20);
     pool.table_keep_resident(64 << 10);
     pool.async_stack_keep_resident(128 << 10);
+    // Each memory slot reserves 4 GiB of address space by default, which lets compiled code
+    // skip bounds checks. Many slots (thousands of connection-lifecycle instances) would not
+    // fit in the address space: past 4096 slots (16 TiB), reserve only the memory limit and
+    // let the compiler emit bounds checks instead.
+    if u64::from(memories) > 4096 {
+        config.memory_reservation(s.max_memory_bytes as u64);
+        config.memory_reservation_for_growth(0);
+        config.memory_guard_size(64 << 10);
+    }
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
 }

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::extws::handler::{log, session, types};
 use super::limits::{Limiter, Limits};
@@ -28,6 +28,24 @@ pub struct CallerInfo {
     pub init_data: Option<Arc<InitDataContext>>,
 }
 
+/// What a tenant grants its guests beyond nothing. Resolved at startup; immutable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Environment variables the guest sees (and no others).
+    pub env: Vec<(String, String)>,
+    /// A host directory the guest may read (never write), and where it appears in the guest.
+    pub read_only_dir: Option<PreopenedDir>,
+}
+
+/// A read-only directory grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreopenedDir {
+    /// Directory on the host.
+    pub host: std::path::PathBuf,
+    /// Absolute path at which the guest sees it, e.g. `/data`.
+    pub guest: String,
+}
+
 /// Everything one `Store` holds. A store never outlives one call (or one connection / one
 /// pooled instance, per lifecycle) and never crosses tenants.
 pub struct HostState {
@@ -40,20 +58,30 @@ pub struct HostState {
 }
 
 impl HostState {
-    /// Fresh state with no WASI capabilities and the given limits.
-    pub fn new(caller: CallerInfo, limits: &Limits) -> Self {
+    /// Fresh state with the given limits and only the granted capabilities: no network, no
+    /// inherited stdio, environment and files only as `capabilities` says.
+    pub fn new(
+        caller: CallerInfo,
+        limits: &Limits,
+        capabilities: &Capabilities,
+    ) -> anyhow::Result<Self> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(GuestOutput::new(&caller, "stdout"))
             .stderr(GuestOutput::new(&caller, "stderr"))
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false);
-        Self {
+            .allow_ip_name_lookup(false)
+            .envs(&capabilities.env);
+        if let Some(dir) = &capabilities.read_only_dir {
+            wasi.preopened_dir(&dir.host, &dir.guest, FsPerms::ReadOnly)
+                .map_err(anyhow::Error::from)?;
+        }
+        Ok(Self {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limiter: Limiter::new(limits),
             caller,
-        }
+        })
     }
 }
 

@@ -2,17 +2,30 @@
 
 use std::time::Duration;
 
-/// Resource limits for every call of a tenant's handlers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A tenant's resource limits: per call (deadline, fuel, memory, tables, instances) and per
+/// tenant (concurrency, queue, connections, message rate).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// Wall-clock deadline of one call (instantiation included), enforced by epoch interruption.
     pub timeout: Duration,
+    /// Optional fuel (roughly, wasm instructions) per call; `None` leaves CPU to the deadline.
+    pub fuel: Option<u64>,
     /// Maximum linear memory of one instance, in bytes (all its memories together).
     pub max_memory_bytes: usize,
     /// Maximum table elements of one table.
     pub max_table_elements: usize,
     /// Maximum core instances one component instance may create (Python needs more than 10).
     pub max_core_instances: usize,
+    /// Calls of this tenant running at once; more wait in a queue.
+    pub max_concurrency: usize,
+    /// Calls that may wait for a slot; beyond that the client gets `overloaded`.
+    pub max_queue: usize,
+    /// Open connections of this tenant; more are refused with HTTP 503.
+    pub max_connections: usize,
+    /// Sustained messages per second per connection (token bucket refill rate).
+    pub rate_per_second: f64,
+    /// Messages a connection may send in a burst (token bucket size).
+    pub rate_burst: u32,
 }
 
 impl Default for Limits {
@@ -21,12 +34,22 @@ impl Default for Limits {
             // Long enough for any honest handler, short enough that a stuck one frees its
             // slot quickly on a public server.
             timeout: Duration::from_secs(1),
+            fuel: None,
             // Fits the JavaScript and Python runtimes with room for their heaps.
             max_memory_bytes: 64 << 20,
             // Rust/C need a few hundred; interpreters' indirect-call tables tens of thousands.
             max_table_elements: 100_000,
             // componentize-py components contain a dozen or more core instances.
             max_core_instances: 50,
+            // Two cores here: a handful of calls in parallel per tenant keeps one tenant from
+            // taking every worker thread.
+            max_concurrency: 8,
+            // Short bursts queue; a flood is refused quickly instead of growing latency.
+            max_queue: 64,
+            max_connections: 10_000,
+            // Generous for an interactive Mini App, tight enough to stop a scripted flood.
+            rate_per_second: 50.0,
+            rate_burst: 100,
         }
     }
 }

@@ -6,6 +6,10 @@ pub mod engine;
 pub mod host;
 pub mod limits;
 
-pub use component::{Invocation, InvokeError, LoadError, LoadedComponent};
+pub use component::{
+    ComponentSpec, ConnectionInstances, Invocation, InvokeError, Lifecycle, LoadError,
+    LoadedComponent,
+};
 pub use engine::{EngineSettings, Runtime};
+pub use host::{Capabilities, PreopenedDir};
 pub use limits::Limits;

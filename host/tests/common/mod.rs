@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use extws_wasm::auth::AuthPolicy;
 use extws_wasm::config::{Route, TenantConfig};
-use extws_wasm::runtime::Limits;
+use extws_wasm::runtime::{Capabilities, ComponentSpec, Limits};
 use extws_wasm::{Config, Prepared};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -42,7 +42,11 @@ pub fn tenant(name: &str, components: &[&str]) -> TenantConfig {
         name: name.into(),
         route: Route::any(),
         auth: AuthPolicy::disabled(),
-        components: components.iter().map(|c| guest(c)).collect(),
+        components: components
+            .iter()
+            .map(|c| ComponentSpec::fresh(guest(c)))
+            .collect(),
+        capabilities: Capabilities::default(),
         limits: Limits::default(),
         max_message_bytes: 1 << 20,
         fanout: false,

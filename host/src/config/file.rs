@@ -1,0 +1,377 @@
+//! `extws.toml`: tenants declared in a file. Unknown keys are errors (with line and key), paths
+//! are relative to the file, and every value is checked before anything is loaded.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use serde::Deserialize;
+
+use super::{Config, Route, TenantConfig};
+use crate::auth::{AuthPolicy, Transport, Verifier, system_clock, telegram};
+use crate::runtime::{Capabilities, ComponentSpec, Lifecycle, Limits, PreopenedDir};
+
+/// The file's top level.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    /// `[[tenant]]` tables, at least one.
+    #[serde(default)]
+    tenant: Vec<TenantFile>,
+}
+
+/// One `[[tenant]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantFile {
+    /// Unique name (letters, digits, `-`, `_`).
+    name: String,
+    /// URL path prefix, e.g. `/acme`; default `/`.
+    #[serde(default = "root")]
+    route: String,
+    /// Route by this `Host` header (without port) as well.
+    host: Option<String>,
+    /// Authentication; required (use `none = true` to disable it explicitly).
+    auth: AuthFile,
+    /// Per-call and per-tenant limits; defaults are safe for a public server.
+    #[serde(default)]
+    limits: LimitsFile,
+    /// What guests may access; nothing by default.
+    #[serde(default)]
+    capabilities: CapabilitiesFile,
+    /// Several components may answer the same Type (each in turn).
+    #[serde(default)]
+    fanout: bool,
+    /// `[[tenant.component]]` tables, at least one.
+    #[serde(default)]
+    component: Vec<ComponentFile>,
+}
+
+fn root() -> String {
+    "/".into()
+}
+
+/// `[tenant.auth]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthFile {
+    /// Bot token for HMAC validation (prefer `bot_token_env`).
+    bot_token: Option<String>,
+    /// Name of an environment variable holding the bot token.
+    bot_token_env: Option<String>,
+    /// Bot id for Ed25519 validation.
+    bot_id: Option<u64>,
+    /// `prod`, `test` or 64 hex digits; with `bot_id`.
+    telegram_key: Option<String>,
+    /// Disable authentication for this tenant (development only).
+    #[serde(default)]
+    none: bool,
+    /// Maximum initData age in seconds; 0 disables. Default 86400.
+    #[serde(default = "day")]
+    max_age: u64,
+    /// Enabled transports; default all.
+    transports: Option<Vec<Transport>>,
+    /// Seconds to wait for a first-message `Auth`. Default 10.
+    #[serde(default = "ten")]
+    first_message_timeout: u64,
+}
+
+fn day() -> u64 {
+    86_400
+}
+fn ten() -> u64 {
+    10
+}
+
+/// `[tenant.limits]`; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    timeout_ms: Option<u64>,
+    fuel: Option<u64>,
+    max_memory_mib: Option<usize>,
+    max_concurrency: Option<usize>,
+    max_queue: Option<usize>,
+    max_connections: Option<usize>,
+    max_message_bytes: Option<usize>,
+    rate_per_second: Option<f64>,
+    rate_burst: Option<u32>,
+}
+
+/// `[tenant.capabilities]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapabilitiesFile {
+    /// Environment variables the guests see, exactly these.
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    /// A read-only directory: `{ host = "./data", guest = "/data" }`.
+    dir: Option<DirFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirFile {
+    host: PathBuf,
+    guest: String,
+}
+
+/// `[[tenant.component]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComponentFile {
+    /// Path of the component, relative to the config file.
+    path: PathBuf,
+    /// `fresh` (default), `pooled` or `connection`.
+    #[serde(default)]
+    lifecycle: Lifecycle,
+    /// Pooled: calls per instance before it is replaced. Default 10000.
+    max_uses: Option<u32>,
+    /// Pooled: idle instances kept. Default 8.
+    pool_size: Option<usize>,
+}
+
+impl Config {
+    /// Reads and validates `extws.toml`.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, base).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Parses TOML text; relative paths are resolved against `base`.
+    pub fn from_toml(text: &str, base: &Path) -> anyhow::Result<Self> {
+        let file: FileConfig = toml::from_str(text)?;
+        if file.tenant.is_empty() {
+            bail!("no [[tenant]] declared");
+        }
+        let mut names = HashSet::new();
+        let mut routes = HashSet::new();
+        let mut tenants = Vec::new();
+        for t in file.tenant {
+            let name = t.name.clone();
+            let tenant = tenant(t, base).with_context(|| format!("tenant {name:?}"))?;
+            if !names.insert(tenant.name.clone()) {
+                bail!("tenant {name:?} is declared twice");
+            }
+            if !routes.insert((tenant.route.path_prefix.clone(), tenant.route.host.clone())) {
+                bail!("tenant {name:?} has the same route as an earlier tenant");
+            }
+            tenants.push(tenant);
+        }
+        Ok(Config::new(tenants))
+    }
+}
+
+fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
+    let valid_name = !t.name.is_empty()
+        && t.name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid_name {
+        bail!("name must be letters, digits, '-' or '_'");
+    }
+    if !t.route.starts_with('/') {
+        bail!("route must start with '/' (got {:?})", t.route);
+    }
+    if t.component.is_empty() {
+        bail!("declares no [[tenant.component]]");
+    }
+    let mut components = Vec::new();
+    for c in t.component {
+        let path = base.join(&c.path);
+        if !path.is_file() {
+            bail!("component {} does not exist", path.display());
+        }
+        let defaults = ComponentSpec::fresh(&path);
+        let spec = ComponentSpec {
+            lifecycle: c.lifecycle,
+            max_uses: c.max_uses.unwrap_or(defaults.max_uses),
+            pool_size: c.pool_size.unwrap_or(defaults.pool_size),
+            path,
+        };
+        if spec.max_uses == 0 || spec.pool_size == 0 {
+            bail!(
+                "component {}: max_uses and pool_size must be at least 1",
+                c.path.display()
+            );
+        }
+        components.push(spec);
+    }
+    let (limits, max_message_bytes) = limits(&t.limits)?;
+    Ok(TenantConfig {
+        name: t.name,
+        route: Route {
+            path_prefix: t.route,
+            host: t.host.map(|h| h.to_ascii_lowercase()),
+        },
+        auth: auth(&t.auth)?,
+        components,
+        capabilities: capabilities(t.capabilities, base)?,
+        limits,
+        max_message_bytes,
+        fanout: t.fanout,
+    })
+}
+
+fn auth(a: &AuthFile) -> anyhow::Result<AuthPolicy> {
+    let token = match (&a.bot_token, &a.bot_token_env) {
+        (Some(_), Some(_)) => bail!("auth: give bot_token or bot_token_env, not both"),
+        (Some(t), None) => Some(t.clone()),
+        (None, Some(var)) => Some(std::env::var(var).with_context(|| {
+            format!("auth.bot_token_env: environment variable {var} is not set")
+        })?),
+        (None, None) => None,
+    };
+    let verifier = match (token, a.bot_id, a.none) {
+        (None, None, true) => return Ok(AuthPolicy::disabled()),
+        (Some(_), _, true) | (_, Some(_), true) => {
+            bail!("auth: `none = true` cannot be combined with a bot token or bot id")
+        }
+        (Some(_), Some(_), _) => bail!("auth: give a bot token or a bot_id, not both"),
+        (Some(token), None, _) => {
+            if !token.contains(':') {
+                bail!("auth: the bot token does not look like <bot id>:<secret>");
+            }
+            Verifier::hmac(token.trim())
+        }
+        (None, Some(bot_id), _) => {
+            let key = match a.telegram_key.as_deref().unwrap_or("prod") {
+                "prod" | "production" => telegram::TELEGRAM_PRODUCTION_KEY,
+                "test" => telegram::TELEGRAM_TEST_KEY,
+                hex => hex,
+            };
+            Verifier::ed25519(bot_id, key).map_err(|e| anyhow::anyhow!("auth.telegram_key: {e}"))?
+        }
+        (None, None, false) => bail!(
+            "auth: set bot_token_env (or bot_token), or bot_id [+ telegram_key], or none = true"
+        ),
+    };
+    let transports = a
+        .transports
+        .clone()
+        .unwrap_or_else(|| Transport::ALL.to_vec());
+    if transports.is_empty() {
+        bail!("auth.transports: enable at least one transport");
+    }
+    Ok(AuthPolicy {
+        verifier: Some(verifier),
+        max_age: (a.max_age > 0).then_some(a.max_age),
+        transports,
+        first_message_timeout: Duration::from_secs(a.first_message_timeout.max(1)),
+        clock: system_clock(),
+    })
+}
+
+fn limits(l: &LimitsFile) -> anyhow::Result<(Limits, usize)> {
+    let d = Limits::default();
+    let limits = Limits {
+        timeout: l.timeout_ms.map_or(d.timeout, Duration::from_millis),
+        fuel: l.fuel.or(d.fuel),
+        max_memory_bytes: l.max_memory_mib.map_or(d.max_memory_bytes, |m| m << 20),
+        max_concurrency: l.max_concurrency.unwrap_or(d.max_concurrency),
+        max_queue: l.max_queue.unwrap_or(d.max_queue),
+        max_connections: l.max_connections.unwrap_or(d.max_connections),
+        rate_per_second: l.rate_per_second.unwrap_or(d.rate_per_second),
+        rate_burst: l.rate_burst.unwrap_or(d.rate_burst),
+        ..d
+    };
+    let checks = [
+        (
+            limits.timeout.is_zero(),
+            "limits.timeout_ms must be at least 1",
+        ),
+        (
+            limits.fuel == Some(0),
+            "limits.fuel must be at least 1 (omit it to disable)",
+        ),
+        (
+            !(1 << 20..=4 << 30).contains(&limits.max_memory_bytes),
+            "limits.max_memory_mib must be between 1 and 4096",
+        ),
+        (
+            limits.max_concurrency == 0,
+            "limits.max_concurrency must be at least 1",
+        ),
+        (
+            limits.max_connections == 0,
+            "limits.max_connections must be at least 1",
+        ),
+        (
+            !(limits.rate_per_second > 0.0 && limits.rate_per_second.is_finite()),
+            "limits.rate_per_second must be a positive number",
+        ),
+        (
+            limits.rate_burst == 0,
+            "limits.rate_burst must be at least 1",
+        ),
+    ];
+    if let Some((_, message)) = checks.iter().find(|(bad, _)| *bad) {
+        bail!("{message}");
+    }
+    let max_message_bytes = l.max_message_bytes.unwrap_or(1 << 20);
+    if !(64..=64 << 20).contains(&max_message_bytes) {
+        bail!("limits.max_message_bytes must be between 64 and 67108864");
+    }
+    Ok((limits, max_message_bytes))
+}
+
+fn capabilities(c: CapabilitiesFile, base: &Path) -> anyhow::Result<Capabilities> {
+    let read_only_dir = match c.dir {
+        None => None,
+        Some(dir) => {
+            let host = base.join(&dir.host);
+            if !host.is_dir() {
+                bail!(
+                    "capabilities.dir.host {} is not a directory",
+                    host.display()
+                );
+            }
+            if !dir.guest.starts_with('/') {
+                bail!("capabilities.dir.guest must be an absolute guest path like /data");
+            }
+            Some(PreopenedDir {
+                host,
+                guest: dir.guest,
+            })
+        }
+    };
+    Ok(Capabilities {
+        env: c.env.into_iter().collect(),
+        read_only_dir,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(toml: &str) -> String {
+        format!("{:#}", Config::from_toml(toml, Path::new(".")).unwrap_err())
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let e = err("[[tenant]]\nname = \"a\"\nroute = \"/a\"\ncolour = \"red\"\n");
+        assert!(e.contains("colour") && e.contains("line 4"), "{e}");
+    }
+
+    #[test]
+    fn auth_must_be_explicit() {
+        let e = err(
+            "[[tenant]]\nname = \"a\"\n[tenant.auth]\n[[tenant.component]]\npath = \"Cargo.toml\"\n",
+        );
+        assert!(e.contains("bot_token_env"), "{e}");
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        let e = err(concat!(
+            "[[tenant]]\nname = \"a\"\n[tenant.auth]\nnone = true\n",
+            "[tenant.limits]\nmax_concurrency = 0\n[[tenant.component]]\npath = \"Cargo.toml\"\n"
+        ));
+        assert!(e.contains("max_concurrency"), "{e}");
+    }
+}

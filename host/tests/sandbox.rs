@@ -1,0 +1,215 @@
+//! Hostile guests, limits and capabilities over real sockets: every hostile guest gets its
+//! documented error and the same connection then answers a normal message.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use extws_wasm::Config;
+use extws_wasm::runtime::{Capabilities, PreopenedDir};
+
+const CALC: &str = r#"{"Type":"CalculateRequest","Data":{"numbers":[2,2]}}"#;
+const CALC_REPLY: &str = r#"{"Type":"CalculateResponse","Data":{"result":4}}"#;
+const HOSTILE: &[&str] = &[
+    "calc",
+    "loop-forever",
+    "memory-hog",
+    "stack-overflow",
+    "trap",
+    "huge-reply",
+    "slow",
+];
+
+async fn hostile_server(timeout_ms: u64) -> TestServer {
+    let mut t = tenant("default", HOSTILE);
+    t.limits.timeout = Duration::from_millis(timeout_ms);
+    t.max_message_bytes = 64 * 1024;
+    start(Config::new(vec![t])).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_hostile_guest_gets_its_error_and_the_connection_survives() {
+    let server = hostile_server(500).await;
+    let mut ws = connect(&server.url("/")).await;
+    let cases = [
+        (r#"{"Type":"LoopForever"}"#, "timeout"),
+        (r#"{"Type":"MemoryHog"}"#, "limit"),
+        (r#"{"Type":"StackOverflow"}"#, "limit"),
+        (r#"{"Type":"Panic"}"#, "handler_failed"),
+        (r#"{"Type":"Unreachable"}"#, "handler_failed"),
+        (r#"{"Type":"HugeReply","Data":100000}"#, "limit"),
+        (r#"{"Type":"Slow","Data":2000}"#, "timeout"),
+    ];
+    for (request, code) in cases {
+        let reply = ask_json(&mut ws, request).await;
+        assert_eq!(error_code(&reply), code, "{request}: {reply}");
+        assert_eq!(ask(&mut ws, CALC).await, CALC_REPLY, "after {request}");
+    }
+    // Near the deadline but under it: answered.
+    assert_eq!(
+        ask(&mut ws, r#"{"Type":"Slow","Data":100}"#).await,
+        r#"{"Type":"SlowResponse","Data":100}"#
+    );
+    assert_eq!(
+        ask(&mut ws, r#"{"Type":"HugeReply","Data":1000}"#)
+            .await
+            .len(),
+        1036
+    );
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rss_stays_bounded_through_100_memory_hog_calls() {
+    let server = hostile_server(2000).await;
+    let mut ws = connect(&server.url("/")).await;
+    for _ in 0..5 {
+        assert_eq!(
+            error_code(&ask_json(&mut ws, r#"{"Type":"MemoryHog"}"#).await),
+            "limit"
+        );
+    }
+    let warm = rss_kib();
+    for _ in 0..100 {
+        assert_eq!(
+            error_code(&ask_json(&mut ws, r#"{"Type":"MemoryHog"}"#).await),
+            "limit"
+        );
+    }
+    let after = rss_kib();
+    // Each call fills a 64 MiB instance; 100 of them must not accumulate. Generous bound:
+    // at most two instances' worth of growth.
+    assert!(
+        after < warm + 128 * 1024,
+        "RSS grew from {warm} KiB to {after} KiB"
+    );
+    assert_eq!(ask(&mut ws, CALC).await, CALC_REPLY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuel_limits_cpu_independently_of_the_deadline() {
+    let mut t = tenant("default", &["calc", "loop-forever"]);
+    t.limits.fuel = Some(5_000_000);
+    t.limits.timeout = Duration::from_secs(30);
+    let server = start(Config::new(vec![t])).await;
+    let mut ws = connect(&server.url("/")).await;
+    let reply = ask_json(&mut ws, r#"{"Type":"LoopForever"}"#).await;
+    assert_eq!(error_code(&reply), "timeout");
+    assert!(
+        reply["Data"]["message"].as_str().unwrap().contains("fuel"),
+        "{reply}"
+    );
+    assert_eq!(ask(&mut ws, CALC).await, CALC_REPLY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_sees_nothing_by_default() {
+    let server = start_simple(&["probe"]).await;
+    let mut ws = connect(&server.url("/")).await;
+    let reply = ask_json(&mut ws, r#"{"Type":"Probe"}"#).await;
+    let seen = &reply["Data"];
+    assert_eq!(seen["env"], serde_json::json!({}), "{reply}");
+    assert_eq!(seen["files"], serde_json::json!([]), "{reply}");
+    assert_eq!(seen["etc_passwd"], false);
+    assert_eq!(seen["data_file"], serde_json::Value::Null);
+    assert_ne!(seen["net"], "connected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_sees_exactly_what_was_granted() {
+    let dir = std::env::temp_dir().join(format!("extws-grant-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hello.txt"), "granted").unwrap();
+    let mut t = tenant("default", &["probe"]);
+    t.capabilities = Capabilities {
+        env: vec![("GREETING".into(), "hi".into())],
+        read_only_dir: Some(PreopenedDir {
+            host: dir.clone(),
+            guest: "/data".into(),
+        }),
+    };
+    let server = start(Config::new(vec![t])).await;
+    let mut ws = connect(&server.url("/")).await;
+    let reply = ask_json(&mut ws, r#"{"Type":"Probe"}"#).await;
+    let seen = &reply["Data"];
+    assert_eq!(
+        seen["env"],
+        serde_json::json!({"GREETING": "hi"}),
+        "{reply}"
+    );
+    assert_eq!(
+        seen["files"],
+        serde_json::json!(["/data/hello.txt"]),
+        "{reply}"
+    );
+    assert_eq!(seen["data_file"], "granted");
+    assert_eq!(seen["write_ok"], false, "the directory is read-only");
+    assert_eq!(seen["etc_passwd"], false);
+    assert!(!dir.join("written.txt").exists());
+    assert_ne!(seen["net"], "connected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_is_overloaded_and_a_flood_is_rate_limited() {
+    let mut t = tenant("default", &["calc", "slow"]);
+    t.limits.max_concurrency = 1;
+    t.limits.max_queue = 0;
+    let server = start(Config::new(vec![t])).await;
+    let mut busy = connect(&server.url("/")).await;
+    send(&mut busy, r#"{"Type":"Slow","Data":600}"#).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut other = connect(&server.url("/")).await;
+    let reply = ask_json(
+        &mut other,
+        r#"{"Id":1,"Type":"CalculateRequest","Data":{"numbers":[1]}}"#,
+    )
+    .await;
+    assert_eq!(error_code(&reply), "overloaded");
+    assert_eq!(reply["Id"], 1);
+    assert_eq!(
+        recv(&mut busy).await,
+        r#"{"Type":"SlowResponse","Data":600}"#
+    );
+    assert_eq!(ask(&mut other, CALC).await, CALC_REPLY);
+
+    let mut t = tenant("default", &["calc"]);
+    t.limits.rate_burst = 3;
+    t.limits.rate_per_second = 0.01;
+    let server = start(Config::new(vec![t])).await;
+    let mut ws = connect(&server.url("/")).await;
+    for _ in 0..3 {
+        assert_eq!(ask(&mut ws, CALC).await, CALC_REPLY);
+    }
+    assert_eq!(error_code(&ask_json(&mut ws, CALC).await), "rate_limited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_limit_answers_503() {
+    let mut t = tenant("default", &["calc"]);
+    t.limits.max_connections = 2;
+    let server = start(Config::new(vec![t])).await;
+    let mut a = connect(&server.url("/")).await;
+    let _b = connect(&server.url("/")).await;
+    match tokio_tungstenite::connect_async(server.url("/")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 503),
+        other => panic!("expected 503, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(ask(&mut a, CALC).await, CALC_REPLY);
+    drop(a);
+    // A slot frees when a connection ends.
+    let mut c = None;
+    for _ in 0..50 {
+        if let Ok((ws, _)) = tokio_tungstenite::connect_async(server.url("/")).await {
+            c = Some(ws);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ask(&mut c.expect("a freed slot"), CALC).await, CALC_REPLY);
+}

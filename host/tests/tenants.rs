@@ -1,0 +1,300 @@
+//! Tenants: routing, isolation of credentials and components, instance lifecycles, the
+//! example configuration and `check`.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use extws_wasm::Config;
+use extws_wasm::auth::{AuthPolicy, Verifier, telegram};
+use extws_wasm::config::Route;
+use extws_wasm::runtime::{ComponentSpec, Lifecycle};
+
+const BIN: &str = env!("CARGO_BIN_EXE_extws-wasm");
+const TOKEN_A: &str = "1001:tenant-a-token";
+const TOKEN_B: &str = "1002:tenant-b-token";
+
+fn signed(token: &str, id: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let fields = vec![
+        (
+            "user".to_string(),
+            format!(r#"{{"id":{id},"first_name":"U{id}"}}"#),
+        ),
+        ("auth_date".to_string(), now.to_string()),
+    ];
+    telegram::sign_hmac(&fields, token)
+}
+
+fn routed(
+    name: &str,
+    prefix: &str,
+    token: &str,
+    components: &[&str],
+) -> extws_wasm::config::TenantConfig {
+    let mut t = tenant(name, components);
+    t.route = Route {
+        path_prefix: prefix.into(),
+        host: None,
+    };
+    t.auth = AuthPolicy::new(Verifier::hmac(token));
+    t
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_and_components_stay_with_their_tenant() {
+    let a = routed("a", "/a", TOKEN_A, &["calc"]);
+    let b = routed("b", "/b", TOKEN_B, &["misbehave"]);
+    let server = start(Config::new(vec![a, b])).await;
+
+    let mut on_a = connect(&server.url(&format!("/a?{}", signed(TOKEN_A, 1)))).await;
+    let who = ask_json(&mut on_a, r#"{"Type":"WhoAmIRequest"}"#).await;
+    assert_eq!(who["Data"]["user"]["id"], 1);
+    // A's initData is refused on B's route, and the other way round.
+    for url in [
+        format!("/b?{}", signed(TOKEN_A, 1)),
+        format!("/a?{}", signed(TOKEN_B, 2)),
+    ] {
+        match tokio_tungstenite::connect_async(server.url(&url)).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
+            other => panic!("{url}: expected 401, got {:?}", other.map(|_| ())),
+        }
+    }
+    // B's components are unreachable from A and vice versa.
+    let reply = ask_json(&mut on_a, r#"{"Type":"Echo","Data":1}"#).await;
+    assert_eq!(error_code(&reply), "unknown_type");
+    let mut on_b = connect(&server.url(&format!("/b/ws?{}", signed(TOKEN_B, 2)))).await;
+    assert_eq!(
+        error_code(
+            &ask_json(
+                &mut on_b,
+                r#"{"Type":"CalculateRequest","Data":{"numbers":[1]}}"#
+            )
+            .await
+        ),
+        "unknown_type"
+    );
+    // The guest is told its tenant.
+    let session = ask_json(&mut on_b, r#"{"Type":"Session"}"#).await;
+    assert_eq!(session["Data"]["tenant"], "b");
+    // No tenant serves /c.
+    match tokio_tungstenite::connect_async(server.url("/c")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 404),
+        other => panic!("expected 404, got {:?}", other.map(|_| ())),
+    }
+}
+
+fn stateful(name: &str, prefix: &str, lifecycle: Lifecycle) -> extws_wasm::config::TenantConfig {
+    let mut t = tenant(name, &[]);
+    t.route = Route {
+        path_prefix: prefix.into(),
+        host: None,
+    };
+    t.components = vec![ComponentSpec {
+        lifecycle,
+        ..ComponentSpec::fresh(guest("stateful"))
+    }];
+    t
+}
+
+async fn count(ws: &mut Ws) -> u64 {
+    ask_json(ws, r#"{"Type":"Count"}"#).await["Data"]
+        .as_u64()
+        .expect("a count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_keeps_nothing_between_messages() {
+    let server = start(Config::new(vec![stateful("f", "/", Lifecycle::Fresh)])).await;
+    let mut ws = connect(&server.url("/")).await;
+    for _ in 0..3 {
+        assert_eq!(count(&mut ws).await, 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_reuses_within_a_tenant_and_never_across_tenants() {
+    let a = stateful("a", "/a", Lifecycle::Pooled);
+    let b = stateful("b", "/b", Lifecycle::Pooled);
+    let server = start(Config::new(vec![a, b])).await;
+    let mut a1 = connect(&server.url("/a")).await;
+    assert_eq!(count(&mut a1).await, 1);
+    assert_eq!(count(&mut a1).await, 2, "warm instance reused");
+    let mut a2 = connect(&server.url("/a")).await;
+    assert_eq!(
+        count(&mut a2).await,
+        3,
+        "reused across connections of the same tenant"
+    );
+    let mut b1 = connect(&server.url("/b")).await;
+    assert_eq!(
+        count(&mut b1).await,
+        1,
+        "tenant b never gets tenant a's instance"
+    );
+    assert_eq!(count(&mut a1).await, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_instances_are_replaced_after_max_uses_and_after_failures() {
+    let mut t = tenant("p", &[]);
+    t.components = vec![
+        ComponentSpec {
+            lifecycle: Lifecycle::Pooled,
+            max_uses: 3,
+            ..ComponentSpec::fresh(guest("stateful"))
+        },
+        ComponentSpec {
+            lifecycle: Lifecycle::Pooled,
+            ..ComponentSpec::fresh(guest("trap"))
+        },
+    ];
+    let server = start(Config::new(vec![t])).await;
+    let mut ws = connect(&server.url("/")).await;
+    let counts: Vec<u64> = [
+        count(&mut ws).await,
+        count(&mut ws).await,
+        count(&mut ws).await,
+        count(&mut ws).await,
+    ]
+    .into();
+    assert_eq!(counts, vec![1, 2, 3, 1]);
+    for _ in 0..3 {
+        assert_eq!(
+            error_code(&ask_json(&mut ws, r#"{"Type":"Panic"}"#).await),
+            "handler_failed"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_lifecycle_keeps_state_within_one_connection_only() {
+    let server = start(Config::new(vec![stateful("c", "/", Lifecycle::Connection)])).await;
+    let mut one = connect(&server.url("/")).await;
+    let mut two = connect(&server.url("/")).await;
+    assert_eq!(count(&mut one).await, 1);
+    assert_eq!(count(&mut one).await, 2);
+    assert_eq!(
+        count(&mut two).await,
+        1,
+        "another connection has its own instance"
+    );
+    assert_eq!(count(&mut one).await, 3);
+    drop(one);
+    let mut three = connect(&server.url("/")).await;
+    assert_eq!(count(&mut three).await, 1);
+}
+
+#[test]
+fn check_accepts_the_example_and_names_problems_in_broken_configs() {
+    let example = repo().join("extws.example.toml");
+    guest("stateful");
+    let out = Command::new(BIN)
+        .args(["check", "--config", example.to_str().unwrap()])
+        .env("ACME_BOT_TOKEN", "123:abc")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("tenant acme") && stdout.contains("tenant globex"),
+        "{stdout}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("extws-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let calc = guest("calc").display().to_string();
+    let broken = [
+        (
+            "[[tenant]]\nname = \"x\"\nroot = \"/\"\n",
+            "unknown field `root`",
+        ),
+        (
+            "[[tenant]]\nname = \"x\"\n[tenant.auth]\nnone = true\n[[tenant.component]]\npath = \"missing.wasm\"\n",
+            "does not exist",
+        ),
+        (
+            &format!(
+                "[[tenant]]\nname = \"x\"\n[tenant.auth]\nnone = true\n[tenant.limits]\ntimeout_ms = 0\n[[tenant.component]]\npath = \"{calc}\"\n"
+            ),
+            "timeout_ms",
+        ),
+        (
+            &format!(
+                "[[tenant]]\nname = \"x\"\n[tenant.auth]\nnone = true\n[[tenant.component]]\npath = \"{calc}\"\n[[tenant.component]]\npath = \"{calc}\"\n"
+            ),
+            "claimed by both",
+        ),
+        (
+            &format!(
+                "[[tenant]]\nname = \"x\"\n[tenant.auth]\nbot_token_env = \"EXTWS_TEST_UNSET_VAR\"\n[[tenant.component]]\npath = \"{calc}\"\n"
+            ),
+            "EXTWS_TEST_UNSET_VAR is not set",
+        ),
+    ];
+    for (i, (text, expect)) in broken.iter().enumerate() {
+        let path = dir.join(format!("broken{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(BIN)
+            .args(["check", "--config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{text}");
+        assert!(stderr.contains(expect), "expected {expect:?} in:\n{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_config_serves_two_tenants() {
+    let example = repo().join("extws.example.toml");
+    let mut child = tokio::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--config",
+            example.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("ACME_BOT_TOKEN", TOKEN_A)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next_line().await.unwrap().expect("server exited");
+        if let Some(addr) = line.strip_prefix("listening on ws://") {
+            break addr.to_string();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let mut acme = connect(&format!("ws://{addr}/acme?{}", signed(TOKEN_A, 5))).await;
+    assert_eq!(
+        ask(
+            &mut acme,
+            r#"{"Type":"CalculateRequest","Data":{"numbers":[2,2]}}"#
+        )
+        .await,
+        r#"{"Type":"CalculateResponse","Data":{"result":4}}"#
+    );
+    assert_eq!(count(&mut acme).await, 1);
+    assert_eq!(count(&mut acme).await, 2);
+    // globex validates Telegram's Ed25519 signature: acme's HMAC-only initData is refused.
+    match tokio_tungstenite::connect_async(format!("ws://{addr}/globex?{}", signed(TOKEN_A, 5)))
+        .await
+    {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    child.kill().await.unwrap();
+}
