@@ -145,6 +145,22 @@ pub struct LimitArgs {
     /// connection with 1009.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_message_bytes: usize,
+    /// Handler calls running at once; more wait in a queue of --max-queue, then get
+    /// `overloaded`.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_concurrency: usize,
+    /// Calls that may wait for a free slot.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_queue: usize,
+    /// Open connections; more are refused with HTTP 503.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_connections: usize,
+    /// Sustained messages per second per connection; faster gets `rate_limited`.
+    #[arg(long, default_value_t = 50.0, value_name = "N")]
+    pub rate_per_second: f64,
+    /// Messages a connection may send in a burst above the sustained rate.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub rate_burst: u32,
 }
 
 /// `check` options.

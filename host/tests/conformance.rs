@@ -1,0 +1,195 @@
+//! The conformance suite: the same requests, over real sockets, to the calc example of every
+//! language that was built; every reply must be byte-identical to the Rust reference. A
+//! language whose component is missing (`make guests` skipped it) is reported as ignored.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use extws_wasm::Config;
+use extws_wasm::auth::{AuthPolicy, Transport, Verifier, telegram};
+use extws_wasm::config::Route;
+use extws_wasm::runtime::{ComponentSpec, Lifecycle};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+const LANGUAGES: &[&str] = &["rust", "go", "c", "python", "js"];
+const TOKEN: &str = "5000:conformance-token";
+
+/// Requests without a user; each reply is compared byte for byte.
+const REQUESTS: &[&str] = &[
+    r#"{"Type":"CalculateRequest","Data":{"numbers":[2,2]}}"#,
+    r#"{"Type":"CalculateRequest","Data":{"numbers":[]},"Id":1}"#,
+    r#"{"Type":"CalculateRequest","Data":{"numbers":[-5,3,9223372036854775807,-9223372036854775807]}}"#,
+    r#"{"Type":"CalculateRequest","Data":{"numbers":[9223372036854775807,1]}}"#,
+    r#"{"Type":"CalculateRequest","Data":{"numbers":[-9223372036854775808,-1]}}"#,
+    r#"{"Type":"CalculateRequest","Data":{"numbers":[1.5]}}"#,
+    r#"{"Type":"CalculateRequest","Data":{"numbers":["1"]}}"#,
+    r#"{"Type":"CalculateRequest","Data":{"numbers":[true]}}"#,
+    r#"{"Type":"CalculateRequest","Data":{"numbers":[9223372036854775808]}}"#,
+    r#"{"Type":"CalculateRequest","Data":{"numbers":1}}"#,
+    r#"{"Type":"CalculateRequest","Data":{"other":[1]}}"#,
+    r#"{"Type":"CalculateRequest","Data":[1,2]}"#,
+    r#"{"Type":"CalculateRequest"}"#,
+    r#"{"Type":"CalculateRequest","Data":{"numbers":[1,2],"extra":{"x":[null]}}}"#,
+    r#"{"Type":"WhoAmIRequest","Data":{}}"#,
+    r#"{"Type":"WhoAmIRequest"}"#,
+];
+
+/// Users for `WhoAmIRequest`, as Telegram would send them.
+const USERS: &[&str] = &[
+    r#"{"id":1,"first_name":"A"}"#,
+    r#"{"id":279058397,"first_name":"Vladislav","last_name":"Kibenko","username":"vdkfrost","language_code":"ru","is_premium":true,"allows_write_to_pm":true,"photo_url":"https:\/\/t.me\/i\/userpic\/320\/x.svg"}"#,
+    r#"{"id":-9223372036854775808,"is_bot":false,"first_name":"Zoë \"Q\" \\ <b>&amp;</b>\n\t\u0001\u001f\u007f\u2028 😀","added_to_attachment_menu":false}"#,
+    r#"{"id":9007199254740993,"first_name":"Big","username":"big_id"}"#,
+];
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
+    for &lang in LANGUAGES {
+        let path = repo().join(format!("target/guests/calc-{lang}.wasm"));
+        let missing = !path.is_file();
+        let fresh = Trial::test(format!("calc-{lang}: same replies as calc-rust"), {
+            let path = path.clone();
+            move || run(same_replies(&path))
+        })
+        .with_ignored_flag(missing);
+        let warm = Trial::test(format!("calc-{lang}: 1000 calls on one warm instance"), {
+            let path = path.clone();
+            move || run(warm_instance(&path))
+        })
+        .with_ignored_flag(missing);
+        if missing {
+            eprintln!(
+                "skipped calc-{lang}: {} was not built (see `make guests`)",
+                path.display()
+            );
+        }
+        trials.push(fresh);
+        trials.push(warm);
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn run(test: impl std::future::Future<Output = Result<(), String>>) -> Result<(), Failed> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test)
+        .map_err(Failed::from)
+}
+
+/// Two tenants serving `component`: `/anon` without auth, `/auth` with HMAC over the query.
+fn config(component: &Path, lifecycle: Lifecycle) -> Config {
+    let spec = ComponentSpec {
+        lifecycle,
+        pool_size: 1,
+        max_uses: 1_000_000,
+        ..ComponentSpec::fresh(component)
+    };
+    let mut anon = tenant("anon", &[]);
+    anon.route = Route {
+        path_prefix: "/anon".into(),
+        host: None,
+    };
+    anon.components = vec![spec.clone()];
+    anon.limits.rate_per_second = 1e6;
+    anon.limits.rate_burst = 1_000_000;
+    let mut auth = tenant("auth", &[]);
+    auth.route = Route {
+        path_prefix: "/auth".into(),
+        host: None,
+    };
+    auth.components = vec![spec];
+    auth.auth = AuthPolicy {
+        transports: vec![Transport::Query],
+        max_age: None,
+        ..AuthPolicy::new(Verifier::hmac(TOKEN))
+    };
+    Config::new(vec![anon, auth])
+}
+
+/// Every reply of `component` to the request set, in order.
+async fn replies(component: &Path) -> Vec<String> {
+    let server = start(config(component, Lifecycle::Fresh)).await;
+    let mut out = Vec::new();
+    let mut ws = connect(&server.url("/anon")).await;
+    for request in REQUESTS {
+        out.push(ask(&mut ws, request).await);
+    }
+    for user in USERS {
+        let init_data = telegram::sign_hmac(
+            &[
+                ("user".into(), user.to_string()),
+                ("auth_date".into(), "1".into()),
+            ],
+            TOKEN,
+        );
+        let mut ws = connect(&server.url(&format!("/auth?{init_data}"))).await;
+        out.push(ask(&mut ws, r#"{"Type":"WhoAmIRequest","Data":{}}"#).await);
+    }
+    server.shutdown().await.map_err(|e| e.to_string()).unwrap();
+    out
+}
+
+async fn same_replies(component: &Path) -> Result<(), String> {
+    let reference = replies(&guest("calc-rust")).await;
+    // The reference itself is checked against the contract where the answer is obvious.
+    let expect = [
+        (0, r#"{"Type":"CalculateResponse","Data":{"result":4}}"#),
+        (
+            1,
+            r#"{"Type":"CalculateResponse","Data":{"result":0},"Id":1}"#,
+        ),
+        (2, r#"{"Type":"CalculateResponse","Data":{"result":-2}}"#),
+        (
+            3,
+            r#"{"Type":"HandlerException","Data":{"code":"handler_error","message":"overflow: the sum does not fit in a signed 64-bit integer"}}"#,
+        ),
+        (15, r#"{"Type":"WhoAmIResponse","Data":{"user":null}}"#),
+        (
+            16,
+            r#"{"Type":"WhoAmIResponse","Data":{"user":{"id":1,"first_name":"A"}}}"#,
+        ),
+    ];
+    for (i, want) in expect {
+        if reference[i] != want {
+            return Err(format!(
+                "the Rust reference is wrong for request {i}: {}",
+                reference[i]
+            ));
+        }
+    }
+    let got = replies(component).await;
+    let mut differences = Vec::new();
+    for (i, (want, got)) in reference.iter().zip(&got).enumerate() {
+        if want != got {
+            differences.push(format!("#{i}\n  rust: {want}\n  this: {got}"));
+        }
+    }
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(differences.join("\n"))
+    }
+}
+
+async fn warm_instance(component: &Path) -> Result<(), String> {
+    let server = start(config(component, Lifecycle::Pooled)).await;
+    let mut ws = connect(&server.url("/anon")).await;
+    for i in 0..1000i64 {
+        let request = format!(r#"{{"Type":"CalculateRequest","Data":{{"numbers":[{i},{i},1]}}}}"#);
+        let reply = ask(&mut ws, &request).await;
+        let want = format!(
+            r#"{{"Type":"CalculateResponse","Data":{{"result":{}}}}}"#,
+            2 * i + 1
+        );
+        if reply != want {
+            return Err(format!("call {i}: {reply}"));
+        }
+    }
+    Ok(())
+}
