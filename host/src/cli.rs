@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// instance per connection, for in-memory session state).
     #[arg(long, value_enum, default_value_t = Lifecycle::Fresh)]
     pub lifecycle: Lifecycle,
+    /// Also serve this directory over plain HTTP on the same port (e.g. the Mini App's
+    /// index.html), so the page and its backend share one origin.
+    #[arg(long = "static", value_name = "DIR", conflicts_with = "config")]
+    pub static_dir: Option<PathBuf>,
 }
 
 /// Authentication options.

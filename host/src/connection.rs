@@ -18,6 +18,8 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::auth::{AUTH_MESSAGE_TYPE, HandshakeAuth, Session};
 use crate::envelope::{self, ErrorCode};
+use crate::http as plain;
+use crate::metrics::{self, metrics};
 use crate::runtime::host::CallerInfo;
 use crate::runtime::{ConnectionInstances, Invocation, InvokeError};
 use crate::tenants::{ConnectionSlot, Tenant, Tenants};
@@ -66,6 +68,20 @@ async fn handle(
     shared: &Shared,
     shutdown: broadcast::Receiver<()>,
 ) -> Result<(), WsError> {
+    match plain::peek(&stream, HANDSHAKE_TIMEOUT).await? {
+        plain::Peeked::Upgrade => {}
+        plain::Peeked::Plain {
+            method,
+            target,
+            host,
+            head_len,
+        } => {
+            debug!(%method, %target, "http request");
+            let tenants = &shared.tenants;
+            plain::serve(stream, tenants, &method, &target, host.as_deref(), head_len).await?;
+            return Ok(());
+        }
+    }
     let mut decided: Option<Decided> = None;
     #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| {
@@ -156,6 +172,7 @@ fn handshake(
                 reason = e.kind(),
                 "authentication failed"
             );
+            metrics().auth_failure(&tenant.name, e.kind());
             Err(http_error(StatusCode::UNAUTHORIZED, &e.to_string()))
         }
     }
@@ -309,9 +326,13 @@ impl Connection {
 
     /// Handles one text message; returns `Some` when the connection must close.
     async fn on_text(&mut self, text: &str) -> Result<Option<Close>, WsError> {
+        let tenant = self.tenant.clone();
+        let count =
+            |msg_type: &str, outcome: &str| metrics().message(&tenant.name, msg_type, outcome);
         let request = match envelope::parse(text) {
             Ok(r) => r,
             Err(e) => {
+                count("invalid", "invalid_message");
                 self.send(envelope::error(
                     ErrorCode::InvalidMessage,
                     &e.to_string(),
@@ -322,6 +343,7 @@ impl Connection {
             }
         };
         if !self.bucket.take(Instant::now()) {
+            count("any", "rate_limited");
             let message = "too many messages: slow down";
             self.send(envelope::error(ErrorCode::RateLimited, message, request.id))
                 .await?;
@@ -330,9 +352,9 @@ impl Connection {
         let Some(session) = self.session.clone() else {
             return self.first_message(&request).await;
         };
-        let tenant = self.tenant.clone();
         let handlers = tenant.handlers(&request.msg_type);
         if handlers.is_empty() {
+            count("unknown", "unknown_type");
             let message = format!("no handler for Type {:?}", request.msg_type);
             self.send(envelope::error(
                 ErrorCode::UnknownType,
@@ -355,6 +377,7 @@ impl Connection {
             };
             let span = info_span!("call", r#type = %request.msg_type, component = %component.name);
             let Some(permit) = tenant.admit().await else {
+                count(&request.msg_type, "overloaded");
                 let message = "the server is busy: try again shortly";
                 self.send(envelope::error(ErrorCode::Overloaded, message, request.id))
                     .await?;
@@ -371,7 +394,17 @@ impl Connection {
                 .instrument(span.clone())
                 .await;
             drop(permit);
-            let elapsed_us = started.elapsed().as_micros() as u64;
+            let elapsed = started.elapsed();
+            let elapsed_us = elapsed.as_micros() as u64;
+            metrics()
+                .invocation_seconds
+                .get_or_create(&metrics::tenant(&tenant.name))
+                .observe(elapsed.as_secs_f64());
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(e) => error_code(e).as_str(),
+            };
+            count(&request.msg_type, outcome);
             match result {
                 Ok(response) => {
                     span.in_scope(|| debug!(elapsed_us, "ok"));
@@ -403,6 +436,7 @@ impl Connection {
         request: &envelope::Request<'_>,
     ) -> Result<Option<Close>, WsError> {
         if request.msg_type != AUTH_MESSAGE_TYPE {
+            metrics().message(&self.tenant.name, "any", "unauthenticated");
             let message =
                 "authenticate first: send {\"Type\":\"Auth\",\"Data\":{\"initData\":\"...\"}}";
             self.send(envelope::error(
@@ -438,6 +472,7 @@ impl Connection {
                     reason = e.kind(),
                     "authentication failed"
                 );
+                metrics().auth_failure(&self.tenant.name, e.kind());
                 Ok(Some(Close {
                     code: CLOSE_UNAUTHENTICATED,
                     reason: e.to_string(),

@@ -9,6 +9,8 @@
 //!   graceful shutdown, the `listening on ws://ADDR` line).
 //! * [`connection`] — the handshake (tenant routing, auth → HTTP 401 before the upgrade) and the
 //!   per-connection message loop.
+//! * [`http`] — plain HTTP on the same port: `/healthz`, `/readyz`, `/metrics`, static files.
+//! * [`metrics`] — Prometheus metrics per tenant.
 //! * [`envelope`] — the `{"Type","Data","Id"}` JSON in and out, `HandlerException` envelopes.
 //! * [`auth`] — initData transports and sessions; [`auth::telegram`] is the pure validator.
 //! * [`tenants`] — each tenant's route, auth, limits and `Type` → component routing table.
@@ -23,6 +25,8 @@ pub mod componentize;
 pub mod config;
 pub mod connection;
 pub mod envelope;
+pub mod http;
+pub mod metrics;
 pub mod runtime;
 pub mod server;
 pub mod tenants;

@@ -10,6 +10,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::auth::AuthPolicy;
 use crate::config::{Route, TenantConfig};
+use crate::metrics::{self, metrics};
 use crate::runtime::{Limits, LoadedComponent, Runtime};
 
 /// One tenant, ready to serve.
@@ -24,6 +25,8 @@ pub struct Tenant {
     pub limits: Limits,
     /// Largest accepted frame and largest reply `Data`, in bytes.
     pub max_message_bytes: usize,
+    /// Directory served over plain HTTP under the route.
+    pub static_dir: Option<std::path::PathBuf>,
     routes: HashMap<String, Vec<Arc<LoadedComponent>>>,
     running: Semaphore,
     waiting: AtomicUsize,
@@ -71,6 +74,7 @@ impl Tenant {
             auth: config.auth.clone(),
             limits: config.limits.clone(),
             max_message_bytes: config.max_message_bytes,
+            static_dir: config.static_dir.clone(),
             routes,
             running: Semaphore::new(config.limits.max_concurrency),
             waiting: AtomicUsize::new(0),
@@ -95,8 +99,14 @@ impl Tenant {
     /// Counts a new connection; `None` when the tenant is at `max_connections`.
     pub fn open_connection(self: &Arc<Self>) -> Option<ConnectionSlot> {
         let open = self.connections.fetch_add(1, Ordering::AcqRel);
+        let label = metrics::tenant(&self.name);
+        metrics().connections_open.get_or_create(&label).inc();
         let slot = ConnectionSlot(self.clone());
-        (open < self.limits.max_connections).then_some(slot)
+        let admitted = open < self.limits.max_connections;
+        if admitted {
+            metrics().connections_total.get_or_create(&label).inc();
+        }
+        admitted.then_some(slot)
     }
 
     /// Connections open right now.
@@ -132,6 +142,8 @@ pub struct ConnectionSlot(Arc<Tenant>);
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         self.0.connections.fetch_sub(1, Ordering::AcqRel);
+        let label = metrics::tenant(&self.0.name);
+        metrics().connections_open.get_or_create(&label).dec();
     }
 }
 

@@ -43,6 +43,9 @@ struct TenantFile {
     /// Several components may answer the same Type (each in turn).
     #[serde(default)]
     fanout: bool,
+    /// A directory served over plain HTTP under the route (relative to the file).
+    #[serde(rename = "static")]
+    static_dir: Option<PathBuf>,
     /// `[[tenant.component]]` tables, at least one.
     #[serde(default)]
     component: Vec<ComponentFile>,
@@ -213,6 +216,7 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
         limits,
         max_message_bytes,
         fanout: t.fanout,
+        static_dir: super::static_dir(t.static_dir.map(|d| base.join(d)).as_deref())?,
     })
 }
 

@@ -4,6 +4,7 @@
 
 pub mod file;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -66,6 +67,8 @@ pub struct TenantConfig {
     pub max_message_bytes: usize,
     /// Whether several components may answer the same Type.
     pub fanout: bool,
+    /// A directory served over plain HTTP under the tenant's route (the Mini App itself).
+    pub static_dir: Option<PathBuf>,
 }
 
 /// The whole server configuration.
@@ -107,6 +110,7 @@ impl Config {
             limits: limits(&args.limits)?,
             max_message_bytes: args.limits.max_message_bytes,
             fanout: args.fanout,
+            static_dir: static_dir(args.static_dir.as_deref())?,
         };
         Ok(Self::new(vec![tenant]))
     }
@@ -145,6 +149,15 @@ fn instances_needed(t: &TenantConfig) -> u32 {
         }
     }
     u32::try_from(running + held).unwrap_or(u32::MAX)
+}
+
+/// Checks a static directory.
+pub fn static_dir(dir: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
+    match dir {
+        Some(dir) if !dir.is_dir() => bail!("static directory {} does not exist", dir.display()),
+        Some(dir) => Ok(Some(dir.to_path_buf())),
+        None => Ok(None),
+    }
 }
 
 /// The sandbox limits from flags.

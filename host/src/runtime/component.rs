@@ -42,6 +42,17 @@ pub enum Lifecycle {
     Connection,
 }
 
+impl Lifecycle {
+    /// The configuration name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fresh => "fresh",
+            Self::Pooled => "pooled",
+            Self::Connection => "connection",
+        }
+    }
+}
+
 /// Which component to load and how to run it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComponentSpec {
@@ -142,6 +153,9 @@ pub struct LoadedComponent {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The tenant name of the one instance created at load time to ask for message types.
+const LOADING_TENANT: &str = "(loading)";
+
 impl LoadedComponent {
     /// Compiles the component, checks it against the world, and asks for its message types.
     pub async fn load(
@@ -185,7 +199,7 @@ impl LoadedComponent {
 
     async fn ask_message_types(&self, limits: &Limits) -> Result<Vec<String>, String> {
         let caller = CallerInfo {
-            tenant: "(loading)".into(),
+            tenant: LOADING_TENANT.into(),
             component: self.name.clone(),
             init_data: None,
         };
@@ -212,6 +226,9 @@ impl LoadedComponent {
         caller: CallerInfo,
         limits: &Limits,
     ) -> Result<Instance, InvokeError> {
+        if &*caller.tenant != LOADING_TENANT {
+            crate::metrics::metrics().instance(&caller.tenant, self.spec.lifecycle.as_str());
+        }
         let state = HostState::new(caller, limits, &self.capabilities)
             .map_err(|e| InvokeError::Trap(format!("preparing the sandbox: {e:#}")))?;
         let mut store = Store::new(&self.runtime.engine, state);

@@ -50,6 +50,7 @@ pub fn tenant(name: &str, components: &[&str]) -> TenantConfig {
         limits: Limits::default(),
         max_message_bytes: 1 << 20,
         fanout: false,
+        static_dir: None,
     }
 }
 

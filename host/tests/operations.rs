@@ -1,0 +1,131 @@
+//! Plain HTTP on the WebSocket port: health, readiness, metrics for known traffic, static
+//! files.
+
+mod common;
+
+use common::*;
+use extws_wasm::Config;
+use extws_wasm::auth::{AuthPolicy, Transport, Verifier, telegram};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// `GET path` over a raw socket; returns (status, body).
+async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_readiness() {
+    let server = start_simple(&["calc"]).await;
+    assert_eq!(get(server.addr, "/healthz").await, (200, "ok\n".into()));
+    assert_eq!(get(server.addr, "/readyz").await, (200, "ready\n".into()));
+    assert_eq!(get(server.addr, "/nothing-here").await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_files_are_served_and_cannot_escape_their_directory() {
+    let dir = std::env::temp_dir().join(format!("extws-static-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("js")).unwrap();
+    std::fs::write(dir.join("index.html"), "<h1>mini app</h1>").unwrap();
+    std::fs::write(dir.join("js/app.js"), "console.log(1)").unwrap();
+    let mut t = tenant("default", &["calc"]);
+    t.static_dir = Some(dir.clone());
+    let server = start(Config::new(vec![t])).await;
+    assert_eq!(
+        get(server.addr, "/").await,
+        (200, "<h1>mini app</h1>".into())
+    );
+    assert_eq!(
+        get(server.addr, "/js/app.js?v=1").await,
+        (200, "console.log(1)".into())
+    );
+    for escape in [
+        "/../etc/passwd",
+        "/js/../../etc/passwd",
+        "/%2e%2e/etc/passwd",
+    ] {
+        assert_eq!(get(server.addr, escape).await.0, 404, "{escape}");
+    }
+    // The WebSocket still works on the same port.
+    let mut ws = connect(&server.url("/")).await;
+    assert_eq!(
+        ask(
+            &mut ws,
+            r#"{"Type":"CalculateRequest","Data":{"numbers":[2,2]}}"#
+        )
+        .await,
+        r#"{"Type":"CalculateResponse","Data":{"result":4}}"#
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_known_traffic() {
+    const TOKEN: &str = "42:metrics";
+    let mut t = tenant("metrics-test", &["calc", "trap"]);
+    t.auth = AuthPolicy {
+        transports: vec![Transport::Query],
+        ..AuthPolicy::new(Verifier::hmac(TOKEN))
+    };
+    let server = start(Config::new(vec![t])).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let init = telegram::sign_hmac(
+        &[
+            ("user".into(), r#"{"id":1,"first_name":"M"}"#.into()),
+            ("auth_date".into(), now.to_string()),
+        ],
+        TOKEN,
+    );
+    let mut ws = connect(&server.url(&format!("/?{init}"))).await;
+    for _ in 0..3 {
+        ask(
+            &mut ws,
+            r#"{"Type":"CalculateRequest","Data":{"numbers":[1]}}"#,
+        )
+        .await;
+    }
+    ask(
+        &mut ws,
+        r#"{"Type":"CalculateRequest","Data":{"numbers":"x"}}"#,
+    )
+    .await;
+    ask(&mut ws, r#"{"Type":"Panic"}"#).await;
+    ask(&mut ws, r#"{"Type":"NoSuchType"}"#).await;
+    ask(&mut ws, "not json").await;
+    for _ in 0..2 {
+        let tampered = init.replace("%22M%22", "%22N%22");
+        assert!(
+            tokio_tungstenite::connect_async(server.url(&format!("/?{tampered}")))
+                .await
+                .is_err()
+        );
+    }
+    let (status, body) = get(server.addr, "/metrics").await;
+    assert_eq!(status, 200);
+    let has = |line: &str| body.lines().any(|l| l == line);
+    for line in [
+        r#"extws_messages_total{tenant="metrics-test",type="CalculateRequest",outcome="ok"} 3"#,
+        r#"extws_messages_total{tenant="metrics-test",type="CalculateRequest",outcome="handler_error"} 1"#,
+        r#"extws_messages_total{tenant="metrics-test",type="Panic",outcome="handler_failed"} 1"#,
+        r#"extws_messages_total{tenant="metrics-test",type="unknown",outcome="unknown_type"} 1"#,
+        r#"extws_messages_total{tenant="metrics-test",type="invalid",outcome="invalid_message"} 1"#,
+        r#"extws_auth_failures_total{tenant="metrics-test",reason="bad_signature"} 2"#,
+        r#"extws_connections_open{tenant="metrics-test"} 1"#,
+        r#"extws_connections_total{tenant="metrics-test"} 1"#,
+        r#"extws_instances_created_total{tenant="metrics-test",lifecycle="fresh"} 5"#,
+        r#"extws_invocation_seconds_count{tenant="metrics-test"} 5"#,
+    ] {
+        assert!(has(line), "missing {line:?} in\n{body}");
+    }
+}
