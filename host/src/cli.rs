@@ -95,6 +95,11 @@ pub struct ServeArgs {
     /// index.html), so the page and its backend share one origin.
     #[arg(long = "static", value_name = "DIR", conflicts_with = "config")]
     pub static_dir: Option<PathBuf>,
+    /// Reload a component when its file changes, without dropping connections: in-flight
+    /// messages finish on the old version, new ones use the new one; a component that fails
+    /// to load leaves the old one running (and the log says why).
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// Authentication options.

@@ -352,7 +352,8 @@ impl Connection {
         let Some(session) = self.session.clone() else {
             return self.first_message(&request).await;
         };
-        let handlers = tenant.handlers(&request.msg_type);
+        let routing = tenant.routing();
+        let handlers = routing.handlers(&request.msg_type);
         if handlers.is_empty() {
             count("unknown", "unknown_type");
             let message = format!("no handler for Type {:?}", request.msg_type);

@@ -13,7 +13,8 @@
 //! * [`metrics`] — Prometheus metrics per tenant.
 //! * [`envelope`] — the `{"Type","Data","Id"}` JSON in and out, `HandlerException` envelopes.
 //! * [`auth`] — initData transports and sessions; [`auth::telegram`] is the pure validator.
-//! * [`tenants`] — each tenant's route, auth, limits and `Type` → component routing table.
+//! * [`tenants`] — each tenant's route, auth, limits and admission (concurrency, connections).
+//! * [`routing`] — `Type` → component tables, swapped atomically by hot reload (`--watch`).
 //! * [`runtime`] — wasmtime: engine and pool settings, `bindgen!` bindings, host imports,
 //!   limits, and invoking one component.
 //! * [`tools`] — the one-shot subcommands `call` and `sign-init-data`.
@@ -27,6 +28,7 @@ pub mod connection;
 pub mod envelope;
 pub mod http;
 pub mod metrics;
+pub mod routing;
 pub mod runtime;
 pub mod server;
 pub mod tenants;

@@ -18,6 +18,7 @@ use crate::tenants::Tenants;
 /// A server whose components are compiled and checked, ready to accept connections.
 pub struct Prepared {
     shared: Arc<Shared>,
+    watch: bool,
 }
 
 impl Prepared {
@@ -38,6 +39,7 @@ impl Prepared {
                 tenants,
                 max_frame_bytes,
             }),
+            watch: config.watch,
         })
     }
 }
@@ -54,11 +56,17 @@ pub async fn run(
     eprintln!("listening on ws://{addr}");
     let (notify_shutdown, _) = broadcast::channel::<()>(1);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let watcher = prepared
+        .watch
+        .then(|| tokio::spawn(crate::routing::watch(prepared.shared.clone())));
     tokio::select! {
         () = accept_loop(&listener, &prepared.shared, &notify_shutdown, &done_tx) => {}
         () = shutdown => info!("shutting down: no new connections, finishing in-flight messages"),
     }
     drop(listener);
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
     drop(notify_shutdown);
     drop(done_tx);
     // Every connection task holds a clone of `done_tx`; recv returns None when the last ends.

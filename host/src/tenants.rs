@@ -1,17 +1,17 @@
-//! Tenants (one bot or app each): their route, auth policy, limits and the routing table from
-//! message `Type` to the components that handle it. Built once at startup, then immutable.
+//! Tenants (one bot or app each): their route, auth policy, limits, admission (concurrency,
+//! queue, connections) and their [`Router`]. Built once at startup; only the routing table is
+//! ever replaced (hot reload).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::bail;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::auth::AuthPolicy;
 use crate::config::{Route, TenantConfig};
 use crate::metrics::{self, metrics};
-use crate::runtime::{Limits, LoadedComponent, Runtime};
+use crate::routing::{Router, Routing};
+use crate::runtime::{Limits, Runtime};
 
 /// One tenant, ready to serve.
 pub struct Tenant {
@@ -27,7 +27,7 @@ pub struct Tenant {
     pub max_message_bytes: usize,
     /// Directory served over plain HTTP under the route.
     pub static_dir: Option<std::path::PathBuf>,
-    routes: HashMap<String, Vec<Arc<LoadedComponent>>>,
+    router: Router,
     running: Semaphore,
     waiting: AtomicUsize,
     connections: AtomicUsize,
@@ -37,49 +37,38 @@ impl Tenant {
     /// Loads the tenant's components and builds its routing table. Two components claiming the
     /// same `Type` are an error unless `fanout` is set.
     pub async fn load(runtime: &Runtime, config: &TenantConfig) -> anyhow::Result<Self> {
-        let mut routes: HashMap<String, Vec<Arc<LoadedComponent>>> = HashMap::new();
-        let capabilities = Arc::new(config.capabilities.clone());
-        for spec in &config.components {
-            let component =
-                LoadedComponent::load(runtime, spec, &config.limits, capabilities.clone())
-                    .await
-                    .map_err(|e| anyhow::anyhow!("tenant {}: {e}", config.name))?;
-            let component = Arc::new(component);
-            tracing::info!(
-                tenant = %config.name,
-                component = %component.name,
-                types = ?component.message_types,
-                "loaded component"
-            );
-            for msg_type in &component.message_types {
-                let handlers = routes.entry(msg_type.clone()).or_default();
-                if let Some(first) = handlers.first()
-                    && !config.fanout
-                {
-                    bail!(
-                        "tenant {}: message type {msg_type:?} is claimed by both {} and {}; \
-                         give each Type one component, or pass --fanout to answer it once \
-                         per component",
-                        config.name,
-                        first.spec.path.display(),
-                        component.spec.path.display()
-                    );
-                }
-                handlers.push(component.clone());
-            }
-        }
+        let name: Arc<str> = config.name.as_str().into();
+        let router = Router::load(
+            name.clone(),
+            runtime,
+            &config.components,
+            &config.limits,
+            config.capabilities.clone(),
+            config.fanout,
+        )
+        .await?;
         Ok(Self {
-            name: config.name.as_str().into(),
+            name,
             route: config.route.clone(),
             auth: config.auth.clone(),
             limits: config.limits.clone(),
             max_message_bytes: config.max_message_bytes,
             static_dir: config.static_dir.clone(),
-            routes,
+            router,
             running: Semaphore::new(config.limits.max_concurrency),
             waiting: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
         })
+    }
+
+    /// The current routing table (replaced atomically by hot reload).
+    pub fn routing(&self) -> Arc<Routing> {
+        self.router.current()
+    }
+
+    /// Reloads component `index` (see [`Router::reload`]).
+    pub async fn reload(&self, index: usize) -> anyhow::Result<()> {
+        self.router.reload(index).await
     }
 
     /// Waits for a slot to run a call: at most `max_concurrency` run at once and at most
@@ -112,18 +101,6 @@ impl Tenant {
     /// Connections open right now.
     pub fn open_connections(&self) -> usize {
         self.connections.load(Ordering::Acquire)
-    }
-
-    /// The components handling `msg_type`, in configuration order (empty when unknown).
-    pub fn handlers(&self, msg_type: &str) -> &[Arc<LoadedComponent>] {
-        self.routes.get(msg_type).map_or(&[], Vec::as_slice)
-    }
-
-    /// Every `Type` this tenant routes, sorted.
-    pub fn message_types(&self) -> Vec<&str> {
-        let mut types: Vec<&str> = self.routes.keys().map(String::as_str).collect();
-        types.sort_unstable();
-        types
     }
 }
 

@@ -108,7 +108,7 @@ pub async fn check(args: &CheckArgs) -> bool {
                 tenant.route.host.as_deref().unwrap_or(""),
                 tenant.route.path_prefix,
                 tenant.components.len(),
-                loaded.message_types().join(", ")
+                loaded.routing().message_types().join(", ")
             ),
             Err(e) => {
                 eprintln!("error: {e:#}");

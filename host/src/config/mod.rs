@@ -78,13 +78,17 @@ pub struct Config {
     pub tenants: Vec<TenantConfig>,
     /// Engine and pool sizes.
     pub engine: EngineSettings,
+    /// Reload a component when its file changes (`--watch`).
+    pub watch: bool,
 }
 
 impl Config {
     /// The configuration of `serve`: the `--config` file, or one tenant from the flags.
     pub fn from_serve_args(args: &ServeArgs) -> anyhow::Result<Self> {
         if let Some(path) = &args.config {
-            return Self::from_file(path);
+            let mut config = Self::from_file(path)?;
+            config.watch = args.watch;
+            return Ok(config);
         }
         for path in &args.components {
             if !path.is_file() {
@@ -112,7 +116,9 @@ impl Config {
             fanout: args.fanout,
             static_dir: static_dir(args.static_dir.as_deref())?,
         };
-        Ok(Self::new(vec![tenant]))
+        let mut config = Self::new(vec![tenant]);
+        config.watch = args.watch;
+        Ok(config)
     }
 
     /// A configuration of these tenants, with pool sizes derived from their totals.
@@ -131,7 +137,11 @@ impl Config {
                 .unwrap_or(50),
             consume_fuel: tenants.iter().any(|t| t.limits.fuel.is_some()),
         };
-        Self { tenants, engine }
+        Self {
+            tenants,
+            engine,
+            watch: false,
+        }
     }
 }
 
