@@ -45,6 +45,11 @@ pub enum Command {
     /// Uses the same sandbox and limits as `serve`. Exits 1 (printing the HandlerException
     /// envelope) when the handler fails.
     Call(CallArgs),
+    /// Create a handler project from this repository's calc example in LANG.
+    ///
+    /// The project is wired to this repository's WIT and this binary; `make` in it builds
+    /// NAME.wasm, ready for `extws-wasm call NAME.wasm CalculateRequest '{"numbers":[1,2]}'`.
+    New(NewArgs),
     /// Print initData signed with a bot token (or an Ed25519 key), for local testing.
     SignInitData(SignArgs),
     /// Check an extws.toml without serving: files, worlds, Type collisions, limits.
@@ -170,6 +175,47 @@ pub struct LimitArgs {
     /// Messages a connection may send in a burst above the sustained rate.
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub rate_burst: u32,
+}
+
+/// `new` options.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Project name (letters, digits, '-', '_'); also the directory unless --dir is given.
+    pub name: String,
+    /// Language of the handler.
+    #[arg(long, value_enum)]
+    pub lang: NewLang,
+    /// Where to create the project (default: ./NAME).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Languages `new` can scaffold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NewLang {
+    /// Rust with wit-bindgen (cargo, target wasm32-wasip2).
+    Rust,
+    /// Go ≥ 1.24 with go:wasmexport (TinyGo-ready source).
+    Go,
+    /// C with wasi-libc and clang.
+    C,
+    /// Python with componentize-py.
+    Python,
+    /// JavaScript with componentize-js.
+    Js,
+}
+
+impl NewLang {
+    /// The example directory under `guest-examples/`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Self::Rust => "calc",
+            Self::Go => "go",
+            Self::C => "c",
+            Self::Python => "python",
+            Self::Js => "js",
+        }
+    }
 }
 
 /// `check` options.

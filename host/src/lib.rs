@@ -19,6 +19,7 @@
 //!   limits, and invoking one component.
 //! * [`tools`] — the one-shot subcommands `call` and `sign-init-data`.
 //! * [`componentize`] — core module + WIT → component (`componentize` subcommand).
+//! * [`scaffold`] — `new`: a handler project from the example in a language.
 
 pub mod auth;
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod http;
 pub mod metrics;
 pub mod routing;
 pub mod runtime;
+pub mod scaffold;
 pub mod server;
 pub mod tenants;
 pub mod tools;

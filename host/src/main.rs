@@ -45,6 +45,15 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::New(args) => {
+            let dir = extws_wasm::scaffold::run(&args)?;
+            println!(
+                "created {}: run `make -C {}` to build it",
+                dir.display(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check(args) => Ok(if tools::check(&args).await {
             ExitCode::SUCCESS
         } else {

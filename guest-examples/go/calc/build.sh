@@ -17,8 +17,7 @@ skip() { echo "skipped calc-$compiler: $*" >&2; exit 77; }
 [ $# -eq 1 ] || usage
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-wit=${EXTWS_WIT:-$repo/wit}
+wit=${EXTWS_WIT:-$here/../../../wit}
 mkdir -p "$(dirname "$1")"
 out=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/extws-wasm

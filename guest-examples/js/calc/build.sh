@@ -14,7 +14,7 @@ if [[ $# -ne 1 ]]; then
 fi
 out=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-wit=$(cd "$here/../../../wit" && pwd)
+wit=$(cd "${EXTWS_WIT:-$here/../../../wit}" && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/extws-wasm
 
 skip() {
