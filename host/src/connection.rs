@@ -34,10 +34,31 @@ const CLOSE_UNAUTHENTICATED: u16 = 4401;
 
 /// State shared by every connection of a server.
 pub struct Shared {
-    /// The tenants.
-    pub tenants: Tenants,
+    /// The tenants; replaced as a whole when the configuration is reloaded (SIGHUP).
+    /// Connections keep the tenant they were accepted by.
+    tenants: std::sync::RwLock<Arc<Tenants>>,
     /// Largest frame any tenant accepts (the socket-level limit).
     pub max_frame_bytes: usize,
+}
+
+impl Shared {
+    /// State for these tenants.
+    pub fn new(tenants: Tenants, max_frame_bytes: usize) -> Self {
+        Self {
+            tenants: std::sync::RwLock::new(Arc::new(tenants)),
+            max_frame_bytes,
+        }
+    }
+
+    /// The current tenants.
+    pub fn tenants(&self) -> Arc<Tenants> {
+        self.tenants.read().expect("tenants lock").clone()
+    }
+
+    /// Replaces the tenants for new connections.
+    pub fn replace_tenants(&self, tenants: Tenants) {
+        *self.tenants.write().expect("tenants lock") = Arc::new(tenants);
+    }
 }
 
 /// Serves one accepted TCP connection to the end, logging (not returning) its errors.
@@ -77,15 +98,24 @@ async fn handle(
             head_len,
         } => {
             debug!(%method, %target, "http request");
-            let tenants = &shared.tenants;
-            plain::serve(stream, tenants, &method, &target, host.as_deref(), head_len).await?;
+            let tenants = shared.tenants();
+            plain::serve(
+                stream,
+                &tenants,
+                &method,
+                &target,
+                host.as_deref(),
+                head_len,
+            )
+            .await?;
             return Ok(());
         }
     }
     let mut decided: Option<Decided> = None;
+    let tenants = shared.tenants();
     #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| {
-        handshake(&shared.tenants, request, response, &mut decided)
+        handshake(&tenants, request, response, &mut decided)
     };
     let config = WebSocketConfig::default()
         .max_message_size(Some(shared.max_frame_bytes))

@@ -148,16 +148,28 @@ pub const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis
 /// `--watch`: polls every tenant's component files and reloads one when its modification time
 /// or size changes (once it has stopped changing). A component that fails to load keeps the
 /// old one serving, and the reason is logged. Runs until the task is aborted.
-pub async fn watch(tenants: Arc<crate::connection::Shared>) {
+pub async fn watch(shared: Arc<crate::connection::Shared>) {
     let mut seen: HashMap<(usize, usize), FileStamp> = HashMap::new();
-    for (t, tenant) in tenants.tenants.iter().enumerate() {
+    let mut tenants = shared.tenants();
+    for (t, tenant) in tenants.iter().enumerate() {
         for (c, component) in tenant.routing().components.iter().enumerate() {
             seen.insert((t, c), stamp(&component.spec.path));
         }
     }
     loop {
         tokio::time::sleep(WATCH_INTERVAL).await;
-        for (t, tenant) in tenants.tenants.iter().enumerate() {
+        let current = shared.tenants();
+        if !Arc::ptr_eq(&current, &tenants) {
+            // The configuration was reloaded: start over with its files.
+            tenants = current;
+            seen.clear();
+            for (t, tenant) in tenants.iter().enumerate() {
+                for (c, component) in tenant.routing().components.iter().enumerate() {
+                    seen.insert((t, c), stamp(&component.spec.path));
+                }
+            }
+        }
+        for (t, tenant) in tenants.iter().enumerate() {
             let routing = tenant.routing();
             for (c, component) in routing.components.iter().enumerate() {
                 let path = &component.spec.path;

@@ -19,6 +19,8 @@ use crate::tenants::Tenants;
 pub struct Prepared {
     shared: Arc<Shared>,
     watch: bool,
+    runtime: Runtime,
+    config: Config,
 }
 
 impl Prepared {
@@ -35,12 +37,35 @@ impl Prepared {
             .max()
             .unwrap_or(1 << 20);
         Ok(Self {
-            shared: Arc::new(Shared {
-                tenants,
-                max_frame_bytes,
-            }),
+            shared: Arc::new(Shared::new(tenants, max_frame_bytes)),
             watch: config.watch,
+            runtime,
+            config,
         })
+    }
+
+    /// Re-reads the configuration file and, if it is valid and fits the instance pool sized
+    /// at startup, serves new connections with it. Open connections keep their tenant.
+    pub async fn reload(&self) -> anyhow::Result<()> {
+        let Some(path) = &self.config.source else {
+            anyhow::bail!("not serving a configuration file");
+        };
+        let mut config = Config::from_file(path)?;
+        config.watch = self.config.watch;
+        let (old, new) = (&self.config.engine, &config.engine);
+        if new.total_instances > old.total_instances
+            || new.max_memory_bytes > old.max_memory_bytes
+            || new.max_core_instances > old.max_core_instances
+            || new.consume_fuel != old.consume_fuel
+        {
+            anyhow::bail!(
+                "the new configuration needs a larger instance pool or other engine settings \
+                 than the server started with; restart to apply it"
+            );
+        }
+        let tenants = Tenants::load(&self.runtime, &config.tenants).await?;
+        self.shared.replace_tenants(tenants);
+        Ok(())
     }
 }
 
@@ -59,6 +84,8 @@ pub async fn run(
     let watcher = prepared
         .watch
         .then(|| tokio::spawn(crate::routing::watch(prepared.shared.clone())));
+    let prepared = Arc::new(prepared);
+    let reloader = reload_on_sighup(&prepared);
     tokio::select! {
         () = accept_loop(&listener, &prepared.shared, &notify_shutdown, &done_tx) => {}
         () = shutdown => info!("shutting down: no new connections, finishing in-flight messages"),
@@ -67,12 +94,32 @@ pub async fn run(
     if let Some(watcher) = watcher {
         watcher.abort();
     }
+    if let Some(reloader) = reloader {
+        reloader.abort();
+    }
     drop(notify_shutdown);
     drop(done_tx);
     // Every connection task holds a clone of `done_tx`; recv returns None when the last ends.
     let _ = done_rx.recv().await;
     info!("shut down");
     Ok(())
+}
+
+/// SIGHUP re-reads the configuration file (when serving one).
+fn reload_on_sighup(prepared: &Arc<Prepared>) -> Option<tokio::task::JoinHandle<()>> {
+    prepared.config.source.as_ref()?;
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()?;
+    let prepared = prepared.clone();
+    Some(tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match prepared.reload().await {
+                Ok(()) => info!("configuration reloaded"),
+                Err(e) => {
+                    error!(error = %format!("{e:#}"), "reload failed; keeping the running configuration")
+                }
+            }
+        }
+    }))
 }
 
 async fn accept_loop(

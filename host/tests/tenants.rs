@@ -298,3 +298,90 @@ async fn the_example_config_serves_two_tenants() {
     }
     child.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_configuration_for_new_connections() {
+    let dir = std::env::temp_dir().join(format!("extws-hup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("extws.toml");
+    let write = |component: &str| {
+        let path = guest(component).display().to_string();
+        let text = format!(
+            "[[tenant]]\nname = \"t\"\n[tenant.auth]\nnone = true\n[[tenant.component]]\npath = \"{path}\"\n"
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    write("calc");
+    let mut child = tokio::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next_line().await.unwrap().expect("server exited");
+        if let Some(addr) = line.strip_prefix("listening on ws://") {
+            break addr.to_string();
+        }
+    };
+    let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _ = log_tx.send(line);
+        }
+    });
+    let calc = r#"{"Type":"CalculateRequest","Data":{"numbers":[2,2]}}"#;
+    let calc_reply = r#"{"Type":"CalculateResponse","Data":{"result":4}}"#;
+    let mut before = connect(&format!("ws://{addr}/")).await;
+    assert_eq!(ask(&mut before, calc).await, calc_reply);
+
+    let hup = |pid: u32| {
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap();
+    };
+    let pid = child.id().unwrap();
+    // A broken configuration is refused; the running one stays.
+    std::fs::write(&config, "[[tenant]]\nnme = 1\n").unwrap();
+    hup(pid);
+    loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), log_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if line.contains("reload failed") {
+            break;
+        }
+    }
+    let mut during = connect(&format!("ws://{addr}/")).await;
+    assert_eq!(ask(&mut during, calc).await, calc_reply);
+
+    write("misbehave");
+    hup(pid);
+    loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), log_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if line.contains("configuration reloaded") {
+            break;
+        }
+    }
+    let mut after = connect(&format!("ws://{addr}/")).await;
+    assert_eq!(
+        ask(&mut after, r#"{"Type":"Echo","Data":1}"#).await,
+        r#"{"Type":"EchoResponse","Data":1}"#
+    );
+    // The connection opened before the reload keeps the tenant it was accepted by.
+    assert_eq!(ask(&mut before, calc).await, calc_reply);
+    child.kill().await.unwrap();
+}

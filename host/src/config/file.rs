@@ -141,7 +141,10 @@ impl Config {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::from_toml(&text, base).with_context(|| format!("in {}", path.display()))
+        let mut config =
+            Self::from_toml(&text, base).with_context(|| format!("in {}", path.display()))?;
+        config.source = Some(path.to_path_buf());
+        Ok(config)
     }
 
     /// Parses TOML text; relative paths are resolved against `base`.

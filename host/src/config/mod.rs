@@ -80,6 +80,8 @@ pub struct Config {
     pub engine: EngineSettings,
     /// Reload a component when its file changes (`--watch`).
     pub watch: bool,
+    /// The file this configuration came from, re-read on SIGHUP.
+    pub source: Option<PathBuf>,
 }
 
 impl Config {
@@ -141,6 +143,7 @@ impl Config {
             tenants,
             engine,
             watch: false,
+            source: None,
         }
     }
 }
