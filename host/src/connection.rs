@@ -433,7 +433,7 @@ impl Connection {
                 .observe(elapsed.as_secs_f64());
             let outcome = match &result {
                 Ok(_) => "ok",
-                Err(e) => error_code(e).as_str(),
+                Err(e) => e.code().as_str(),
             };
             count(&request.msg_type, outcome);
             match result {
@@ -444,7 +444,7 @@ impl Connection {
                 }
                 Err(e) => {
                     span.in_scope(|| info!(elapsed_us, error = %e, "call failed"));
-                    let code = error_code(&e);
+                    let code = e.code();
                     self.send(envelope::error(code, &e.to_string(), request.id))
                         .await?;
                     if let InvokeError::Handler(h) = &e
@@ -510,15 +510,6 @@ impl Connection {
                 }))
             }
         }
-    }
-}
-
-fn error_code(e: &InvokeError) -> ErrorCode {
-    match e {
-        InvokeError::Handler(_) => ErrorCode::HandlerError,
-        InvokeError::Timeout(_) => ErrorCode::Timeout,
-        InvokeError::Limit(_) => ErrorCode::Limit,
-        InvokeError::Trap(_) | InvokeError::InvalidReply(_) => ErrorCode::HandlerFailed,
     }
 }
 

@@ -12,8 +12,7 @@ use crate::config::Config;
 use crate::envelope::{self, ErrorCode};
 use crate::runtime::host::{CallerInfo, to_wit_user};
 use crate::runtime::{
-    ComponentSpec, ConnectionInstances, EngineSettings, Invocation, InvokeError, LoadedComponent,
-    Runtime,
+    ComponentSpec, ConnectionInstances, EngineSettings, Invocation, LoadedComponent, Runtime,
 };
 use crate::tenants::Tenant;
 
@@ -70,15 +69,7 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
         .await
     {
         Ok(r) => Ok((envelope::reply(&r.msg_type, &r.data, None), true)),
-        Err(e) => {
-            let code = match &e {
-                InvokeError::Handler(_) => ErrorCode::HandlerError,
-                InvokeError::Timeout(_) => ErrorCode::Timeout,
-                InvokeError::Limit(_) => ErrorCode::Limit,
-                InvokeError::Trap(_) | InvokeError::InvalidReply(_) => ErrorCode::HandlerFailed,
-            };
-            Ok((envelope::error(code, &e.to_string(), None), false))
-        }
+        Err(e) => Ok((envelope::error(e.code(), &e.to_string(), None), false)),
     }
 }
 

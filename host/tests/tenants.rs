@@ -256,28 +256,7 @@ fn check_accepts_the_example_and_names_problems_in_broken_configs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_config_serves_two_tenants() {
     let example = repo().join("extws.example.toml");
-    let mut child = tokio::process::Command::new(BIN)
-        .args([
-            "serve",
-            "--config",
-            example.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("ACME_BOT_TOKEN", TOKEN_A)
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next_line().await.unwrap().expect("server exited");
-        if let Some(addr) = line.strip_prefix("listening on ws://") {
-            break addr.to_string();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (mut child, addr, _log) = serve_config(&example, &[("ACME_BOT_TOKEN", TOKEN_A)]).await;
     let mut acme = connect(&format!("ws://{addr}/acme?{}", signed(TOKEN_A, 5))).await;
     assert_eq!(
         ask(
@@ -312,32 +291,7 @@ async fn sighup_reloads_the_configuration_for_new_connections() {
         std::fs::write(&config, text).unwrap();
     };
     write("calc");
-    let mut child = tokio::process::Command::new(BIN)
-        .args([
-            "serve",
-            "--config",
-            config.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next_line().await.unwrap().expect("server exited");
-        if let Some(addr) = line.strip_prefix("listening on ws://") {
-            break addr.to_string();
-        }
-    };
-    let (log_tx, mut log_rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            let _ = log_tx.send(line);
-        }
-    });
+    let (mut child, addr, mut log) = serve_config(&config, &[]).await;
     let calc = r#"{"Type":"CalculateRequest","Data":{"numbers":[2,2]}}"#;
     let calc_reply = r#"{"Type":"CalculateResponse","Data":{"result":4}}"#;
     let mut before = connect(&format!("ws://{addr}/")).await;
@@ -353,29 +307,13 @@ async fn sighup_reloads_the_configuration_for_new_connections() {
     // A broken configuration is refused; the running one stays.
     std::fs::write(&config, "[[tenant]]\nnme = 1\n").unwrap();
     hup(pid);
-    loop {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(30), log_rx.recv())
-            .await
-            .unwrap()
-            .unwrap();
-        if line.contains("reload failed") {
-            break;
-        }
-    }
+    wait_for_log(&mut log, "reload failed").await;
     let mut during = connect(&format!("ws://{addr}/")).await;
     assert_eq!(ask(&mut during, calc).await, calc_reply);
 
     write("misbehave");
     hup(pid);
-    loop {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(30), log_rx.recv())
-            .await
-            .unwrap()
-            .unwrap();
-        if line.contains("configuration reloaded") {
-            break;
-        }
-    }
+    wait_for_log(&mut log, "configuration reloaded").await;
     let mut after = connect(&format!("ws://{addr}/")).await;
     assert_eq!(
         ask(&mut after, r#"{"Type":"Echo","Data":1}"#).await,
@@ -384,4 +322,56 @@ async fn sighup_reloads_the_configuration_for_new_connections() {
     // The connection opened before the reload keeps the tenant it was accepted by.
     assert_eq!(ask(&mut before, calc).await, calc_reply);
     child.kill().await.unwrap();
+}
+
+/// `extws-wasm serve --config FILE` on a free port: the child, its address and its log lines.
+async fn serve_config(
+    config: &std::path::Path,
+    envs: &[(&str, &str)],
+) -> (
+    tokio::process::Child,
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .envs(envs.iter().copied())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next_line().await.unwrap().expect("server exited");
+        if let Some(addr) = line.strip_prefix("listening on ws://") {
+            break addr.to_string();
+        }
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _ = tx.send(line);
+        }
+    });
+    (child, addr, rx)
+}
+
+/// Waits (up to 30 s) for a log line containing `needle`.
+async fn wait_for_log(log: &mut tokio::sync::mpsc::UnboundedReceiver<String>, needle: &str) {
+    loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), log.recv())
+            .await
+            .expect("log line in time")
+            .expect("server still running");
+        if line.contains(needle) {
+            return;
+        }
+    }
 }

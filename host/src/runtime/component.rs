@@ -113,6 +113,19 @@ pub enum InvokeError {
     InvalidReply(String),
 }
 
+impl InvokeError {
+    /// The `HandlerException` code the client gets.
+    pub fn code(&self) -> crate::envelope::ErrorCode {
+        use crate::envelope::ErrorCode;
+        match self {
+            Self::Handler(_) => ErrorCode::HandlerError,
+            Self::Timeout(_) => ErrorCode::Timeout,
+            Self::Limit(_) => ErrorCode::Limit,
+            Self::Trap(_) | Self::InvalidReply(_) => ErrorCode::HandlerFailed,
+        }
+    }
+}
+
 /// The inputs of one call.
 pub struct Invocation<'a> {
     /// The request's `Type`.
