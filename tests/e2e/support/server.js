@@ -1,7 +1,7 @@
 // Starts the real extws-wasm server for a test and signs initData with its CLI.
 import { spawn, execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync, mkdtempSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -41,7 +41,9 @@ export async function startServer({
   for (const file of [BINARY, ...components]) {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`make host guest-rust\` first`);
   }
-  const argv = ["serve", "--listen", listen, "--bot-token", BOT_TOKEN, ...args];
+  // Each server gets its own state directory, outside the repository.
+  const dataDir = mkdtempSync(path.join(tmpdir(), "extws-e2e-"));
+  const argv = ["serve", "--listen", listen, "--bot-token", BOT_TOKEN, "--data-dir", dataDir, ...args];
   for (const component of components) argv.push("--component", component);
   if (staticDir) argv.push("--static", staticDir);
   const child = spawn(BINARY, argv, {
