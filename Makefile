@@ -11,15 +11,24 @@ TEST_GUESTS := trap misbehave loop-forever memory-hog stack-overflow huge-reply 
 LANGS      := go c python js
 LISTEN     ?= 127.0.0.1:8000
 
-.PHONY: run test host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
+.PHONY: run test e2e host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
 
 ## run: build the host and the calc example, serve it on ws://$(LISTEN) without auth
 run: host guest-rust
 	$(BIN) serve --component $(GUESTS)/calc.wasm --listen $(LISTEN) --no-auth
 
-## test: build everything the tests need and run them
+## test: build everything the tests need and run them (Rust suites, then the JS/Chromium e2e)
 test: host guests
 	cargo test -p extws-wasm -- --test-threads=2
+	$(MAKE) e2e
+
+# Node 20 exposes the global WebSocket only behind a flag; Node >= 22 has it.
+E2E_NODE_FLAGS := $(shell node -e 'process.stdout.write(typeof WebSocket === "function" ? "" : "--experimental-websocket")' 2>/dev/null)
+
+## e2e: the JS client against the real server, and the Mini App in headless Chromium
+e2e: host guest-rust
+	cd tests/e2e && npm ci --no-audit --no-fund
+	cd tests/e2e && EXTWS_WASM=$(BIN) timeout 600 node $(E2E_NODE_FLAGS) --test
 
 host:
 	cargo build -p extws-wasm
@@ -31,8 +40,9 @@ wasm-target:
 guests: guest-rust guests-other
 
 guest-rust: wasm-target
-	cargo build --target wasm32-wasip2 --profile guest -p calc $(addprefix -p ,$(TEST_GUESTS))
+	cargo build --target wasm32-wasip2 --profile guest -p calc -p counter $(addprefix -p ,$(TEST_GUESTS))
 	@mkdir -p $(GUESTS)
+	cp $(WASM_OUT)/counter.wasm $(GUESTS)/counter.wasm
 	cp $(WASM_OUT)/calc.wasm $(GUESTS)/calc.wasm
 	cp $(WASM_OUT)/calc.wasm $(GUESTS)/calc-rust.wasm
 	@for g in $(TEST_GUESTS); do cp $(WASM_OUT)/$$(echo $$g | tr - _).wasm $(GUESTS)/$$g.wasm; done

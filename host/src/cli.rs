@@ -100,6 +100,13 @@ pub struct ServeArgs {
     /// index.html), so the page and its backend share one origin.
     #[arg(long = "static", value_name = "DIR", conflicts_with = "config")]
     pub static_dir: Option<PathBuf>,
+    /// Directory of the embedded key-value store (durable; created if missing).
+    #[arg(long, default_value = "./extws-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Share state and push between servers through Redis, e.g. redis://127.0.0.1:6379.
+    /// Key-value then lives in Redis and pushes travel over Redis pub/sub.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
     /// Reload a component when its file changes, without dropping connections: in-flight
     /// messages finish on the old version, new ones use the new one; a component that fails
     /// to load leaves the old one running (and the log says why).

@@ -20,8 +20,10 @@ use crate::auth::{AUTH_MESSAGE_TYPE, HandshakeAuth, Session};
 use crate::envelope::{self, ErrorCode};
 use crate::http as plain;
 use crate::metrics::{self, metrics};
+use crate::push::Mailbox;
+use crate::runtime::component::Hook;
 use crate::runtime::host::CallerInfo;
-use crate::runtime::{ConnectionInstances, Invocation, InvokeError};
+use crate::runtime::{ConnectionInstances, Invocation, InvokeError, LoadedComponent};
 use crate::tenants::{ConnectionSlot, Tenant, Tenants};
 
 /// How long a client may take to complete the HTTP upgrade.
@@ -29,6 +31,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Keep-alive: a ping after this much silence; a connection silent for three of these is
 /// closed.
 const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// A push the client does not take within this time cuts it off as a slow consumer.
+const PUSH_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Close code for a failed first-message authentication.
 const CLOSE_UNAUTHENTICATED: u16 = 4401;
 
@@ -148,6 +152,7 @@ async fn handle(
         session,
         shutdown,
         instances: ConnectionInstances::default(),
+        mailbox: None,
         bucket,
         _slot: slot,
     }
@@ -235,6 +240,8 @@ struct Connection {
     instances: ConnectionInstances,
     /// The per-connection message rate limit.
     bucket: TokenBucket,
+    /// Pushes for this connection (registered once authenticated, when the server has state).
+    mailbox: Option<Mailbox>,
     _slot: ConnectionSlot,
 }
 
@@ -278,6 +285,58 @@ struct Close {
 
 impl Connection {
     async fn run(mut self, auth_deadline: Option<Instant>) -> Result<(), WsError> {
+        if self.session.is_some() {
+            self.on_authenticated().await;
+        }
+        let result = match self.serve(auth_deadline).await {
+            Ok(Some(close)) => self.close(close).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        self.run_hooks(Hook::Disconnect).await;
+        result
+    }
+
+    /// Registers for pushes and runs the `on-connect` hooks.
+    async fn on_authenticated(&mut self) {
+        if let (Some(state), Some(session)) = (&self.tenant.state, &self.session) {
+            let user = session.user.as_ref().map(|u| u.id);
+            self.mailbox = Some(state.bus.hub().register(self.tenant.name.clone(), user));
+        }
+        self.run_hooks(Hook::Connect).await;
+    }
+
+    /// Calls `hook` on every component of the tenant that exports it; failures are logged.
+    async fn run_hooks(&mut self, hook: Hook) {
+        let Some(session) = self.session.clone() else {
+            return;
+        };
+        let routing = self.tenant.routing();
+        for component in routing.components.iter().filter(|c| c.has_hook(hook)) {
+            let caller = self.caller(component, &session);
+            let user = session.wit_user.as_ref();
+            if let Err(e) = component
+                .call_hook(hook, user, caller, &self.tenant.limits)
+                .await
+            {
+                warn!(component = %component.name, hook = hook.export(), error = %e, "hook failed");
+            }
+        }
+    }
+
+    /// Who is calling `component` from this connection.
+    fn caller(&self, component: &LoadedComponent, session: &Session) -> CallerInfo {
+        CallerInfo {
+            tenant: self.tenant.name.clone(),
+            component: component.name.clone(),
+            init_data: session.init_data.clone(),
+            connection: self.mailbox.as_ref().map(|m| m.id),
+            state: self.tenant.state.clone(),
+        }
+    }
+
+    /// The message loop; returns the close to send, or none when the client went away.
+    async fn serve(&mut self, auth_deadline: Option<Instant>) -> Result<Option<Close>, WsError> {
         let auth_timer = tokio::time::sleep_until(
             auth_deadline.map_or_else(far_future, tokio::time::Instant::from_std),
         );
@@ -286,11 +345,12 @@ impl Connection {
         ping.reset();
         let mut last_seen = Instant::now();
         let close = loop {
+            let overflow = self.mailbox.as_ref().map(|m| m.overflowed.clone());
             tokio::select! {
                 frame = self.ws.next() => {
                     last_seen = Instant::now();
                     let text = match frame {
-                        None => return Ok(()),
+                        None => return Ok(None),
                         Some(Ok(Message::Text(t))) => t.as_str().to_owned(),
                         Some(Ok(Message::Binary(b))) => match String::from_utf8(b.to_vec()) {
                             Ok(t) => t,
@@ -300,7 +360,7 @@ impl Connection {
                                 continue;
                             }
                         },
-                        Some(Ok(Message::Close(_))) => return Ok(()),
+                        Some(Ok(Message::Close(_))) => return Ok(None),
                         Some(Ok(_)) => continue,
                         Some(Err(WsError::Capacity(e))) => break Close {
                             code: 1009,
@@ -329,24 +389,36 @@ impl Connection {
                     code: 1001,
                     reason: "server shutting down".into(),
                 },
+                Some(text) = next_push(&mut self.mailbox) => {
+                    let overflow = overflow.clone();
+                    tokio::select! {
+                        sent = self.ws.send(Message::text(text)) => sent?,
+                        () = notified(overflow) => break slow_consumer(),
+                        () = tokio::time::sleep(PUSH_SEND_TIMEOUT) => break slow_consumer(),
+                    }
+                }
+                () = notified(overflow.clone()) => {
+                    break slow_consumer();
+                }
             }
         };
-        self.close(close).await
+        Ok(Some(close))
     }
 
     async fn send(&mut self, text: String) -> Result<(), WsError> {
         self.ws.send(Message::text(text)).await
     }
 
-    async fn close(mut self, close: Close) -> Result<(), WsError> {
+    async fn close(&mut self, close: Close) -> Result<(), WsError> {
         debug!(code = close.code, reason = %close.reason, "closing");
         let frame = CloseFrame {
             code: CloseCode::from(close.code),
             reason: close.reason.into(),
         };
-        match self.ws.close(Some(frame)).await {
-            Ok(()) | Err(WsError::ConnectionClosed) => {}
-            Err(e) => return Err(e),
+        // A client that stopped reading may never take the close frame: don't wait forever.
+        match tokio::time::timeout(Duration::from_secs(2), self.ws.close(Some(frame))).await {
+            Ok(Ok(()) | Err(WsError::ConnectionClosed)) | Err(_) => {}
+            Ok(Err(e)) => return Err(e),
         }
         // Wait briefly for the client's close reply so the TCP connection ends cleanly.
         let drain = async { while let Some(Ok(_)) = self.ws.next().await {} };
@@ -400,11 +472,7 @@ impl Connection {
                 msg_type: &request.msg_type,
                 data: request.data,
                 user: session.wit_user.as_ref(),
-                caller: CallerInfo {
-                    tenant: tenant.name.clone(),
-                    component: component.name.clone(),
-                    init_data: session.init_data.clone(),
-                },
+                caller: self.caller(component, &session),
             };
             let span = info_span!("call", r#type = %request.msg_type, component = %component.name);
             let Some(permit) = tenant.admit().await else {
@@ -495,6 +563,7 @@ impl Connection {
                 self.session = Some(session);
                 self.send(envelope::reply("AuthResponse", &data, request.id))
                     .await?;
+                self.on_authenticated().await;
                 Ok(None)
             }
             Err(e) => {
@@ -527,6 +596,30 @@ fn truncate_reason(reason: &str) -> String {
         end -= 1;
     }
     reason[..end].to_string()
+}
+
+/// The close for a client whose push queue overflowed.
+fn slow_consumer() -> Close {
+    Close {
+        code: 1008,
+        reason: "too slow: push queue full".into(),
+    }
+}
+
+/// The next push for this connection; never resolves without a mailbox.
+async fn next_push(mailbox: &mut Option<Mailbox>) -> Option<String> {
+    match mailbox {
+        Some(m) => m.messages.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves when `signal` is notified; never without one.
+async fn notified(signal: Option<Arc<tokio::sync::Notify>>) {
+    match signal {
+        Some(n) => n.notified().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn far_future() -> tokio::time::Instant {

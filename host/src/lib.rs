@@ -11,6 +11,8 @@
 //!   per-connection message loop.
 //! * [`http`] — plain HTTP on the same port: `/healthz`, `/readyz`, `/metrics`, static files.
 //! * [`metrics`] — Prometheus metrics per tenant.
+//! * [`state`] — the key-value store (embedded redb or Redis), quotas, TTL.
+//! * [`push`] — server push: the hub of this server's connections and the bus between servers.
 //! * [`envelope`] — the `{"Type","Data","Id"}` JSON in and out, `HandlerException` envelopes.
 //! * [`auth`] — initData transports and sessions; [`auth::telegram`] is the pure validator.
 //! * [`tenants`] — each tenant's route, auth, limits and admission (concurrency, connections).
@@ -29,10 +31,12 @@ pub mod connection;
 pub mod envelope;
 pub mod http;
 pub mod metrics;
+pub mod push;
 pub mod routing;
 pub mod runtime;
 pub mod scaffold;
 pub mod server;
+pub mod state;
 pub mod tenants;
 pub mod tools;
 

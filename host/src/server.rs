@@ -10,9 +10,13 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 use tracing::{error, info};
 
-use crate::config::Config;
+use anyhow::Context as _;
+
+use crate::config::{Config, StateConfig};
 use crate::connection::{self, Shared};
+use crate::push::Bus;
 use crate::runtime::Runtime;
+use crate::state::KvStore;
 use crate::tenants::Tenants;
 
 /// A server whose components are compiled and checked, ready to accept connections.
@@ -21,6 +25,41 @@ pub struct Prepared {
     watch: bool,
     runtime: Runtime,
     config: Config,
+    services: Option<Services>,
+}
+
+/// The state store and push bus shared by all tenants (each reaches only its namespace).
+#[derive(Clone)]
+pub struct Services {
+    /// Key-value store.
+    pub kv: KvStore,
+    /// Push bus.
+    pub bus: Bus,
+}
+
+impl Services {
+    /// Opens the configured backends: Redis for both when `redis` is set, else the embedded
+    /// store under `data_dir` with in-process push; none when neither is configured.
+    pub async fn open(config: &StateConfig) -> anyhow::Result<Option<Self>> {
+        if let Some(url) = &config.redis {
+            let kv = KvStore::connect_redis(url)
+                .await
+                .with_context(|| format!("connecting to Redis at {url}"))?;
+            let bus = Bus::redis(url).await?;
+            info!("state and push: Redis");
+            return Ok(Some(Self { kv, bus }));
+        }
+        let Some(dir) = &config.data_dir else {
+            return Ok(None);
+        };
+        let kv = KvStore::open_embedded(dir)
+            .with_context(|| format!("opening the state store in {}", dir.display()))?;
+        info!(dir = %dir.display(), "state: embedded store; push: in-process");
+        Ok(Some(Self {
+            kv,
+            bus: Bus::Local(Arc::default()),
+        }))
+    }
 }
 
 impl Prepared {
@@ -29,7 +68,8 @@ impl Prepared {
     /// before anything listens.
     pub async fn new(config: Config) -> anyhow::Result<Self> {
         let runtime = Runtime::new(&config.engine)?;
-        let tenants = Tenants::load(&runtime, &config.tenants).await?;
+        let services = Services::open(&config.state).await?;
+        let tenants = Tenants::load(&runtime, &config.tenants, services.as_ref()).await?;
         let max_frame_bytes = config
             .tenants
             .iter()
@@ -41,6 +81,7 @@ impl Prepared {
             watch: config.watch,
             runtime,
             config,
+            services,
         })
     }
 
@@ -63,7 +104,18 @@ impl Prepared {
                  than the server started with; restart to apply it"
             );
         }
-        let tenants = Tenants::load(&self.runtime, &config.tenants).await?;
+        // What the command line gave (--data-dir, --redis) still applies unless the file says.
+        let running = &self.config.state;
+        if config.state.data_dir.is_none() {
+            config.state.data_dir = running.data_dir.clone();
+        }
+        if config.state.redis.is_none() {
+            config.state.redis = running.redis.clone();
+        }
+        if config.state != self.config.state {
+            anyhow::bail!("data_dir and redis cannot change on reload; restart to apply them");
+        }
+        let tenants = Tenants::load(&self.runtime, &config.tenants, self.services.as_ref()).await?;
         self.shared.replace_tenants(tenants);
         Ok(())
     }

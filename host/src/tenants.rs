@@ -11,7 +11,9 @@ use crate::auth::AuthPolicy;
 use crate::config::{Route, TenantConfig};
 use crate::metrics::{self, metrics};
 use crate::routing::{Router, Routing};
+use crate::runtime::host::StateAccess;
 use crate::runtime::{Limits, Runtime};
+use crate::server::Services;
 
 /// One tenant, ready to serve.
 pub struct Tenant {
@@ -27,6 +29,8 @@ pub struct Tenant {
     pub max_message_bytes: usize,
     /// Directory served over plain HTTP under the route.
     pub static_dir: Option<std::path::PathBuf>,
+    /// Its access to state and push (none when the server has no store).
+    pub state: Option<StateAccess>,
     router: Router,
     running: Semaphore,
     waiting: AtomicUsize,
@@ -36,7 +40,11 @@ pub struct Tenant {
 impl Tenant {
     /// Loads the tenant's components and builds its routing table. Two components claiming the
     /// same `Type` are an error unless `fanout` is set.
-    pub async fn load(runtime: &Runtime, config: &TenantConfig) -> anyhow::Result<Self> {
+    pub async fn load(
+        runtime: &Runtime,
+        config: &TenantConfig,
+        services: Option<&Services>,
+    ) -> anyhow::Result<Self> {
         let name: Arc<str> = config.name.as_str().into();
         let router = Router::load(
             name.clone(),
@@ -54,6 +62,11 @@ impl Tenant {
             limits: config.limits.clone(),
             max_message_bytes: config.max_message_bytes,
             static_dir: config.static_dir.clone(),
+            state: services.map(|s| StateAccess {
+                kv: s.kv.clone(),
+                quota: config.quota,
+                bus: s.bus.clone(),
+            }),
             router,
             running: Semaphore::new(config.limits.max_concurrency),
             waiting: AtomicUsize::new(0),
@@ -131,10 +144,14 @@ pub struct Tenants {
 
 impl Tenants {
     /// Loads every tenant.
-    pub async fn load(runtime: &Runtime, configs: &[TenantConfig]) -> anyhow::Result<Self> {
+    pub async fn load(
+        runtime: &Runtime,
+        configs: &[TenantConfig],
+        services: Option<&Services>,
+    ) -> anyhow::Result<Self> {
         let mut list = Vec::new();
         for config in configs {
-            list.push(Arc::new(Tenant::load(runtime, config).await?));
+            list.push(Arc::new(Tenant::load(runtime, config, services).await?));
         }
         Ok(Self { list })
     }

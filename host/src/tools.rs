@@ -56,6 +56,8 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
             tenant: "call".into(),
             component: component.name.clone(),
             init_data: None,
+            connection: None,
+            state: None,
         },
     };
     let mut instances = ConnectionInstances::default();
@@ -92,7 +94,7 @@ pub async fn check(args: &CheckArgs) -> bool {
     };
     let mut ok = true;
     for tenant in &config.tenants {
-        match Tenant::load(&runtime, tenant).await {
+        match Tenant::load(&runtime, tenant, None).await {
             Ok(loaded) => println!(
                 "tenant {}: route {}{}, {} component(s), types {}",
                 tenant.name,

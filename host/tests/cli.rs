@@ -27,6 +27,8 @@ impl Served {
         let mut child = Command::new(BIN)
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(temp_dir("cli"))
             .args(args)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())

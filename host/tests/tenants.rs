@@ -342,6 +342,8 @@ async fn serve_config(
             "--listen",
             "127.0.0.1:0",
         ])
+        .arg("--data-dir")
+        .arg(temp_dir("tenants"))
         .envs(envs.iter().copied())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)

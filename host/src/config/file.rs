@@ -11,11 +11,16 @@ use serde::Deserialize;
 use super::{Config, Route, TenantConfig};
 use crate::auth::{AuthPolicy, Transport, Verifier, system_clock, telegram};
 use crate::runtime::{Capabilities, ComponentSpec, Lifecycle, Limits, PreopenedDir};
+use crate::state::Quota;
 
 /// The file's top level.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
+    /// Directory of the embedded key-value store (relative to the file).
+    data_dir: Option<PathBuf>,
+    /// Redis URL shared by several servers.
+    redis: Option<String>,
     /// `[[tenant]]` tables, at least one.
     #[serde(default)]
     tenant: Vec<TenantFile>,
@@ -46,6 +51,9 @@ struct TenantFile {
     /// A directory served over plain HTTP under the route (relative to the file).
     #[serde(rename = "static")]
     static_dir: Option<PathBuf>,
+    /// `[tenant.state]`: key-value quota.
+    #[serde(default)]
+    state: StateFile,
     /// `[[tenant.component]]` tables, at least one.
     #[serde(default)]
     component: Vec<ComponentFile>,
@@ -100,6 +108,16 @@ struct LimitsFile {
     max_message_bytes: Option<usize>,
     rate_per_second: Option<f64>,
     rate_burst: Option<u32>,
+}
+
+/// `[tenant.state]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    /// Most keys the tenant may store.
+    max_keys: Option<u64>,
+    /// Most bytes (keys + values) the tenant may store.
+    max_bytes: Option<u64>,
 }
 
 /// `[tenant.capabilities]`.
@@ -167,7 +185,12 @@ impl Config {
             }
             tenants.push(tenant);
         }
-        Ok(Config::new(tenants))
+        let mut config = Config::new(tenants);
+        config.state = super::StateConfig {
+            data_dir: file.data_dir.map(|d| base.join(d)),
+            redis: file.redis,
+        };
+        Ok(config)
     }
 }
 
@@ -220,6 +243,10 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
         max_message_bytes,
         fanout: t.fanout,
         static_dir: super::static_dir(t.static_dir.map(|d| base.join(d)).as_deref())?,
+        quota: Quota {
+            max_keys: t.state.max_keys.unwrap_or(super::DEFAULT_QUOTA.max_keys),
+            max_bytes: t.state.max_bytes.unwrap_or(super::DEFAULT_QUOTA.max_bytes),
+        },
     })
 }
 

@@ -12,6 +12,7 @@ use anyhow::{Context as _, bail};
 use crate::auth::{AuthPolicy, Verifier, system_clock, telegram};
 use crate::cli::{AuthArgs, LimitArgs, ServeArgs};
 use crate::runtime::{Capabilities, ComponentSpec, EngineSettings, Lifecycle, Limits};
+use crate::state::Quota;
 
 /// Which connections belong to a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +70,8 @@ pub struct TenantConfig {
     pub fanout: bool,
     /// A directory served over plain HTTP under the tenant's route (the Mini App itself).
     pub static_dir: Option<PathBuf>,
+    /// Key-value quota of the tenant.
+    pub quota: Quota,
 }
 
 /// The whole server configuration.
@@ -82,7 +85,26 @@ pub struct Config {
     pub watch: bool,
     /// The file this configuration came from, re-read on SIGHUP.
     pub source: Option<PathBuf>,
+    /// Where key-value state lives and how pushes travel.
+    pub state: StateConfig,
 }
+
+/// State and push backends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateConfig {
+    /// Directory of the embedded store (`--data-dir`); none and no Redis: no state at all.
+    pub data_dir: Option<PathBuf>,
+    /// Redis URL (`--redis`): key-value in Redis and push over Redis pub/sub, for several
+    /// servers behind one load balancer.
+    pub redis: Option<String>,
+}
+
+/// The default quota: generous for a Mini App's per-user settings and scores, bounded for a
+/// shared server.
+pub const DEFAULT_QUOTA: Quota = Quota {
+    max_keys: 100_000,
+    max_bytes: 64 << 20,
+};
 
 impl Config {
     /// The configuration of `serve`: the `--config` file, or one tenant from the flags.
@@ -90,6 +112,12 @@ impl Config {
         if let Some(path) = &args.config {
             let mut config = Self::from_file(path)?;
             config.watch = args.watch;
+            if config.state.data_dir.is_none() {
+                config.state.data_dir = Some(args.data_dir.clone());
+            }
+            if args.redis.is_some() {
+                config.state.redis = args.redis.clone();
+            }
             return Ok(config);
         }
         for path in &args.components {
@@ -117,9 +145,14 @@ impl Config {
             max_message_bytes: args.limits.max_message_bytes,
             fanout: args.fanout,
             static_dir: static_dir(args.static_dir.as_deref())?,
+            quota: DEFAULT_QUOTA,
         };
         let mut config = Self::new(vec![tenant]);
         config.watch = args.watch;
+        config.state = StateConfig {
+            data_dir: Some(args.data_dir.clone()),
+            redis: args.redis.clone(),
+        };
         Ok(config)
     }
 
@@ -144,6 +177,7 @@ impl Config {
             engine,
             watch: false,
             source: None,
+            state: StateConfig::default(),
         }
     }
 }

@@ -4,6 +4,10 @@
 wasmtime::component::bindgen!({
     world: "handler",
     path: "../wit",
+    imports: {
+        "extws:handler/kv": async,
+        "extws:handler/push": async,
+    },
     exports: { default: async },
 });
 

@@ -142,6 +142,7 @@ pub struct Invocation<'a> {
 pub struct Instance {
     store: Store<HostState>,
     handler: Handler,
+    raw: wasmtime::component::Instance,
     uses: u32,
 }
 
@@ -162,6 +163,26 @@ pub struct LoadedComponent {
     pre: HandlerPre<HostState>,
     capabilities: Arc<Capabilities>,
     pool: Mutex<Vec<Instance>>,
+    hooks: Vec<Hook>,
+}
+
+/// The optional lifecycle hooks of world `handler-with-hooks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// `on-connect`, after a connection authenticated.
+    Connect,
+    /// `on-disconnect`, after it closed.
+    Disconnect,
+}
+
+impl Hook {
+    /// The export's name.
+    pub fn export(self) -> &'static str {
+        match self {
+            Self::Connect => "on-connect",
+            Self::Disconnect => "on-disconnect",
+        }
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -187,6 +208,10 @@ impl LoadedComponent {
             path: path.to_path_buf(),
             reason: format!("{e:#}"),
         };
+        let hooks = [Hook::Connect, Hook::Disconnect]
+            .into_iter()
+            .filter(|h| component.get_export_index(None, h.export()).is_some())
+            .collect();
         let instance_pre = runtime.linker.instantiate_pre(&component).map_err(world)?;
         let pre = HandlerPre::new(instance_pre).map_err(world)?;
         let mut loaded = Self {
@@ -198,6 +223,7 @@ impl LoadedComponent {
             pre,
             capabilities,
             pool: Mutex::new(Vec::new()),
+            hooks,
         };
         loaded.message_types =
             loaded
@@ -215,6 +241,8 @@ impl LoadedComponent {
             tenant: LOADING_TENANT.into(),
             component: self.name.clone(),
             init_data: None,
+            connection: None,
+            state: None,
         };
         let mut instance = self
             .instantiate(caller, limits)
@@ -247,10 +275,15 @@ impl LoadedComponent {
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
         arm(&mut store, limits, self.runtime.fuel_enabled);
-        match self.pre.instantiate_async(&mut store).await {
+        let raw = match self.pre.instance_pre().instantiate_async(&mut store).await {
+            Ok(raw) => raw,
+            Err(e) => return Err(classify(e, &store, limits)),
+        };
+        match Handler::new(&mut store, &raw) {
             Ok(handler) => Ok(Instance {
                 store,
                 handler,
+                raw,
                 uses: 0,
             }),
             Err(e) => Err(classify(e, &store, limits)),
@@ -333,6 +366,31 @@ impl LoadedComponent {
             return Err(InvokeError::InvalidReply("data is not JSON".into()));
         }
         Ok(response)
+    }
+
+    /// Whether the component exports `hook`.
+    pub fn has_hook(&self, hook: Hook) -> bool {
+        self.hooks.contains(&hook)
+    }
+
+    /// Calls a lifecycle hook in a fresh instance, best-effort (the caller logs failures).
+    pub async fn call_hook(
+        &self,
+        hook: Hook,
+        user: Option<&User>,
+        caller: CallerInfo,
+        limits: &Limits,
+    ) -> Result<(), InvokeError> {
+        let mut instance = self.instantiate(caller, limits).await?;
+        let store = &mut instance.store;
+        let exported = instance
+            .raw
+            .get_typed_func::<(Option<User>,), ()>(&mut *store, hook.export())
+            .map_err(|e| InvokeError::Trap(format!("{}: {e:#}", hook.export())))?;
+        exported
+            .call_async(&mut *store, (user.cloned(),))
+            .await
+            .map_err(|e| classify(e, store, limits))
     }
 
     /// Idle pooled instances right now (for tests and metrics).

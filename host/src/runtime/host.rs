@@ -10,15 +10,26 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::extws::handler::{log, session, types};
+use super::bindings::extws::handler::{kv, log, push, session, types};
 use super::limits::{Limiter, Limits};
 use crate::auth::{InitDataContext, TelegramUser};
 
 /// Longest log line (bytes) a guest can emit in one record; longer ones are truncated.
 const MAX_LOG_LINE: usize = 4096;
 
+/// A tenant's access to state and push: the shared store and bus, and its quota.
+#[derive(Clone)]
+pub struct StateAccess {
+    /// The key-value store (namespaced by tenant inside).
+    pub kv: crate::state::KvStore,
+    /// This tenant's quota.
+    pub quota: crate::state::Quota,
+    /// The push bus.
+    pub bus: crate::push::Bus,
+}
+
 /// Who is calling: the tenant and component a store belongs to, and the connection's session.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CallerInfo {
     /// Tenant name.
     pub tenant: Arc<str>,
@@ -26,6 +37,20 @@ pub struct CallerInfo {
     pub component: Arc<str>,
     /// The validated initData context of the connection (none without auth).
     pub init_data: Option<Arc<InitDataContext>>,
+    /// The calling connection, for `push.subscribe` (none in `call` and hooks).
+    pub connection: Option<crate::push::ConnectionId>,
+    /// State and push, when the server has them.
+    pub state: Option<StateAccess>,
+}
+
+impl std::fmt::Debug for CallerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallerInfo")
+            .field("tenant", &self.tenant)
+            .field("component", &self.component)
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a tenant grants its guests beyond nothing. Resolved at startup; immutable.
@@ -117,6 +142,177 @@ impl session::Host for HostState {
 
     fn tenant(&mut self) -> String {
         self.caller.tenant.to_string()
+    }
+}
+
+fn kv_error(e: crate::state::KvError) -> kv::KvError {
+    use crate::state::KvError as E;
+    match e {
+        E::QuotaExceeded(m) => kv::KvError::QuotaExceeded(m),
+        E::Unavailable(m) => kv::KvError::Unavailable(m),
+        E::Invalid(m) => kv::KvError::Invalid(m),
+    }
+}
+
+fn push_error(e: crate::push::PushError) -> push::PushError {
+    use crate::push::PushError as E;
+    match e {
+        E::Unavailable(m) => push::PushError::Unavailable(m),
+        E::Invalid(m) => push::PushError::Invalid(m),
+    }
+}
+
+impl HostState {
+    fn state(&self) -> Result<&StateAccess, String> {
+        self.caller
+            .state
+            .as_ref()
+            .ok_or_else(|| "this server has no state store".to_string())
+    }
+
+    /// The store and namespace, owned so no borrow of the state is held across an await.
+    fn kv(&self) -> Result<(StateAccess, Arc<str>), kv::KvError> {
+        let state = self.state().map_err(kv::KvError::Unavailable)?;
+        Ok((state.clone(), self.caller.tenant.clone()))
+    }
+
+    fn push_parts(&self) -> Result<(StateAccess, Arc<str>), push::PushError> {
+        let state = self.state().map_err(push::PushError::Unavailable)?;
+        Ok((state.clone(), self.caller.tenant.clone()))
+    }
+}
+
+/// Validates and publishes one push (owned arguments: nothing of the store is held across the
+/// await).
+async fn push_to(
+    (state, tenant): (StateAccess, Arc<str>),
+    target: crate::push::Target,
+    msg_type: String,
+    data: String,
+) -> Result<(), push::PushError> {
+    if serde_json::from_str::<&serde_json::value::RawValue>(&data).is_err() {
+        return Err(push::PushError::Invalid("data is not JSON".into()));
+    }
+    if msg_type.is_empty() {
+        return Err(push::PushError::Invalid("empty msg-type".into()));
+    }
+    let envelope = crate::envelope::reply(&msg_type, &data, None);
+    state
+        .bus
+        .publish(&tenant, &target, envelope)
+        .await
+        .map_err(push_error)
+}
+
+impl kv::Host for HostState {
+    async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, kv::KvError> {
+        let (s, ns) = self.kv()?;
+        s.kv.get(&ns, &key).await.map_err(kv_error)
+    }
+
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+        ttl_ms: Option<u64>,
+    ) -> Result<(), kv::KvError> {
+        let (s, ns) = self.kv()?;
+        let ttl = ttl_ms.map(std::time::Duration::from_millis);
+        s.kv.set(&ns, &key, value, ttl, s.quota)
+            .await
+            .map_err(kv_error)
+    }
+
+    async fn delete(&mut self, key: String) -> Result<bool, kv::KvError> {
+        let (s, ns) = self.kv()?;
+        s.kv.delete(&ns, &key).await.map_err(kv_error)
+    }
+
+    async fn increment(&mut self, key: String, delta: i64) -> Result<i64, kv::KvError> {
+        let (s, ns) = self.kv()?;
+        s.kv.increment(&ns, &key, delta, s.quota)
+            .await
+            .map_err(kv_error)
+    }
+
+    async fn compare_and_swap(
+        &mut self,
+        key: String,
+        expected: Option<Vec<u8>>,
+        new: Vec<u8>,
+    ) -> Result<bool, kv::KvError> {
+        let (s, ns) = self.kv()?;
+        s.kv.compare_and_swap(&ns, &key, expected, new, s.quota)
+            .await
+            .map_err(kv_error)
+    }
+
+    async fn list_keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, kv::KvError> {
+        let (s, ns) = self.kv()?;
+        s.kv.list_keys(&ns, &prefix, limit).await.map_err(kv_error)
+    }
+}
+
+impl push::Host for HostState {
+    async fn send_to_user(
+        &mut self,
+        user_id: i64,
+        msg_type: String,
+        data: String,
+    ) -> Result<(), push::PushError> {
+        push_to(
+            self.push_parts()?,
+            crate::push::Target::User(user_id),
+            msg_type,
+            data,
+        )
+        .await
+    }
+
+    async fn publish(
+        &mut self,
+        topic: String,
+        msg_type: String,
+        data: String,
+    ) -> Result<(), push::PushError> {
+        if topic.is_empty() || topic.len() > 256 {
+            return Err(push::PushError::Invalid(
+                "topic must be 1 to 256 bytes".into(),
+            ));
+        }
+        push_to(
+            self.push_parts()?,
+            crate::push::Target::Topic(topic),
+            msg_type,
+            data,
+        )
+        .await
+    }
+
+    async fn subscribe(&mut self, topic: String) -> Result<(), push::PushError> {
+        self.subscription(topic, true)
+    }
+
+    async fn unsubscribe(&mut self, topic: String) -> Result<(), push::PushError> {
+        self.subscription(topic, false)
+    }
+}
+
+impl HostState {
+    fn subscription(&self, topic: String, on: bool) -> Result<(), push::PushError> {
+        let state = self.state().map_err(push::PushError::Unavailable)?;
+        let Some(id) = self.caller.connection else {
+            return Err(push::PushError::Invalid(
+                "no connection to subscribe".into(),
+            ));
+        };
+        if topic.is_empty() || topic.len() > 256 {
+            return Err(push::PushError::Invalid(
+                "topic must be 1 to 256 bytes".into(),
+            ));
+        }
+        state.bus.hub().subscribe(id, &topic, on);
+        Ok(())
     }
 }
 

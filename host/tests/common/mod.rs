@@ -51,6 +51,7 @@ pub fn tenant(name: &str, components: &[&str]) -> TenantConfig {
         max_message_bytes: 1 << 20,
         fanout: false,
         static_dir: None,
+        quota: extws_wasm::config::DEFAULT_QUOTA,
     }
 }
 
@@ -162,4 +163,94 @@ pub async fn expect_close(ws: &mut Ws) -> Option<CloseFrame> {
 pub fn error_code(reply: &serde_json::Value) -> &str {
     assert_eq!(reply["Type"], "HandlerException", "not an error: {reply}");
     reply["Data"]["code"].as_str().unwrap()
+}
+
+/// initData for user `id` signed with `token`, dated now.
+pub fn signed_user(token: &str, id: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let fields = vec![
+        (
+            "user".to_string(),
+            format!(r#"{{"id":{id},"first_name":"U{id}"}}"#),
+        ),
+        ("auth_date".to_string(), now.to_string()),
+    ];
+    extws_wasm::auth::telegram::sign_hmac(&fields, token)
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("extws-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A real `redis-server` on a free loopback port, killed when dropped.
+pub struct RedisServer {
+    /// Its port.
+    pub port: u16,
+    child: Option<std::process::Child>,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    /// Starts one (fails the test with a clear message when redis-server is not installed).
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Self {
+            port,
+            child: None,
+            dir: temp_dir("redis"),
+        };
+        server.restart();
+        server
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it (Redis "goes away").
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and waits until it answers.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .current_dir(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is required for these tests (apt-get install redis-server; .ci/run installs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

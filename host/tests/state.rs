@@ -1,0 +1,244 @@
+//! State and push over real sockets: the counter example on the embedded store (durable across
+//! restarts and kill -9), tenant isolation of keys and topics, quotas, push to a user, and a
+//! slow consumer cut off at its queue bound.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use extws_wasm::Config;
+use extws_wasm::auth::{AuthPolicy, Transport, Verifier};
+use extws_wasm::config::{Route, StateConfig};
+use extws_wasm::state::Quota;
+
+const TOKEN: &str = "8000:state-token";
+
+fn counter_tenant(name: &str, prefix: &str) -> extws_wasm::config::TenantConfig {
+    let mut t = tenant(name, &["counter"]);
+    t.route = Route {
+        path_prefix: prefix.into(),
+        host: None,
+    };
+    t.auth = AuthPolicy {
+        transports: vec![Transport::Query],
+        ..AuthPolicy::new(Verifier::hmac(TOKEN))
+    };
+    t.limits.rate_per_second = 1e6;
+    t.limits.rate_burst = 1_000_000;
+    t
+}
+
+fn with_store(tenants: Vec<extws_wasm::config::TenantConfig>, dir: &std::path::Path) -> Config {
+    let mut config = Config::new(tenants);
+    config.state = StateConfig {
+        data_dir: Some(dir.to_path_buf()),
+        redis: None,
+    };
+    config
+}
+
+async fn user(server: &TestServer, prefix: &str, id: i64) -> Ws {
+    connect(&server.url(&format!("{prefix}?{}", signed_user(TOKEN, id)))).await
+}
+
+async fn count(ws: &mut Ws) -> i64 {
+    let reply = ask_json(ws, r#"{"Type":"GetCountRequest"}"#).await;
+    reply["Data"]["count"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{reply}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_survive_a_restart_and_topics_carry_changes() {
+    let dir = temp_dir("state-restart");
+    let server = start(with_store(vec![counter_tenant("c", "/")], &dir)).await;
+    let mut watcher = user(&server, "/", 2).await;
+    assert_eq!(
+        ask_json(&mut watcher, r#"{"Type":"SubscribeRequest"}"#).await["Type"],
+        "SubscribeResponse"
+    );
+    let mut ws = user(&server, "/", 1).await;
+    for expected in 1..=3 {
+        let reply = ask_json(&mut ws, r#"{"Type":"IncrementRequest","Data":{"by":1}}"#).await;
+        assert_eq!(reply["Data"]["count"], expected);
+        let pushed: serde_json::Value = serde_json::from_str(&recv(&mut watcher).await).unwrap();
+        assert_eq!(
+            pushed,
+            serde_json::json!({"Type":"CounterChanged","Data":{"user":1,"count":expected}})
+        );
+    }
+    drop((ws, watcher));
+    server.shutdown().await.unwrap();
+    let server = start(with_store(vec![counter_tenant("c", "/")], &dir)).await;
+    let mut ws = user(&server, "/", 1).await;
+    assert_eq!(count(&mut ws).await, 3);
+}
+
+#[test]
+fn acknowledged_increments_survive_kill_9() {
+    let dir = temp_dir("state-kill9");
+    let counter = guest("counter");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let serve = || {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_extws-wasm"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--bot-token",
+                TOKEN,
+                "--rate-per-second",
+                "100000",
+            ])
+            .arg("--component")
+            .arg(&counter)
+            .arg("--data-dir")
+            .arg(&dir)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next().expect("server exited").unwrap();
+            if let Some(a) = line.strip_prefix("listening on ws://") {
+                break a.to_string();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        (child, addr)
+    };
+    let (mut child, addr) = serve();
+    let acknowledged = runtime.block_on(async {
+        let mut ws = connect(&format!("ws://{addr}/?{}", signed_user(TOKEN, 1))).await;
+        let mut last = 0;
+        for _ in 0..25 {
+            let reply = ask_json(&mut ws, r#"{"Type":"IncrementRequest"}"#).await;
+            last = reply["Data"]["count"].as_i64().unwrap();
+        }
+        last
+    });
+    // SIGKILL right after the last reply: no chance to flush anything.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(acknowledged, 25);
+    let (mut child, addr) = serve();
+    let after = runtime.block_on(async {
+        let mut ws = connect(&format!("ws://{addr}/?{}", signed_user(TOKEN, 1))).await;
+        count(&mut ws).await
+    });
+    child.kill().unwrap();
+    assert_eq!(after, acknowledged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_never_share_keys_or_topics() {
+    let dir = temp_dir("state-isolation");
+    let server = start(with_store(
+        vec![counter_tenant("a", "/a"), counter_tenant("b", "/b")],
+        &dir,
+    ))
+    .await;
+    let mut on_a = user(&server, "/a", 1).await;
+    let mut on_b = user(&server, "/b", 1).await;
+    assert_eq!(
+        ask_json(&mut on_b, r#"{"Type":"SubscribeRequest"}"#).await["Type"],
+        "SubscribeResponse"
+    );
+    for _ in 0..5 {
+        ask_json(&mut on_a, r#"{"Type":"IncrementRequest"}"#).await;
+    }
+    // Same user id, other tenant: its own key.
+    assert_eq!(count(&mut on_b).await, 0);
+    // B's subscriber got none of A's five changes: the first push it sees is its own.
+    let reply = ask_json(&mut on_b, r#"{"Type":"IncrementRequest"}"#).await;
+    assert_eq!(reply["Data"]["count"], 1);
+    let pushed: serde_json::Value = serde_json::from_str(&recv(&mut on_b).await).unwrap();
+    assert_eq!(pushed["Data"], serde_json::json!({"user": 1, "count": 1}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_allow_then_deny_with_a_handler_error() {
+    let dir = temp_dir("state-quota");
+    let mut t = counter_tenant("q", "/");
+    // Three keys: the counter's presence key (from its on-connect hook) and two users' counts.
+    t.quota = Quota {
+        max_keys: 3,
+        max_bytes: 1 << 20,
+    };
+    let server = start(with_store(vec![t], &dir)).await;
+    for id in [1, 2] {
+        let mut ws = user(&server, "/", id).await;
+        let reply = ask_json(&mut ws, r#"{"Type":"IncrementRequest"}"#).await;
+        assert_eq!(reply["Data"]["count"], 1, "{reply}");
+    }
+    let mut third = user(&server, "/", 3).await;
+    let reply = ask_json(&mut third, r#"{"Type":"IncrementRequest"}"#).await;
+    assert_eq!(error_code(&reply), "handler_error");
+    assert!(
+        reply["Data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("quota exceeded"),
+        "{reply}"
+    );
+    // Existing keys can still change.
+    let mut first = user(&server, "/", 1).await;
+    assert_eq!(
+        ask_json(&mut first, r#"{"Type":"IncrementRequest"}"#).await["Data"]["count"],
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_reaches_every_connection_of_a_user() {
+    let dir = temp_dir("state-push");
+    let server = start(with_store(vec![counter_tenant("p", "/")], &dir)).await;
+    let mut phone = user(&server, "/", 7).await;
+    let mut laptop = user(&server, "/", 7).await;
+    let mut sender = user(&server, "/", 8).await;
+    let reply = ask_json(
+        &mut sender,
+        r#"{"Type":"NotifyUserRequest","Data":{"user":7,"text":"hi"}}"#,
+    )
+    .await;
+    assert_eq!(reply["Type"], "NotifyUserResponse");
+    for ws in [&mut phone, &mut laptop] {
+        assert_eq!(recv(ws).await, r#"{"Type":"Notice","Data":{"text":"hi"}}"#);
+    }
+    // Presence through the hooks: three connections are open.
+    assert_eq!(
+        ask_json(&mut sender, r#"{"Type":"PresenceRequest"}"#).await["Data"]["online"],
+        3
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_cut_off_at_its_queue_bound() {
+    let dir = temp_dir("state-slow");
+    let server = start(with_store(vec![counter_tenant("s", "/")], &dir)).await;
+    let mut sleeper = user(&server, "/", 9).await;
+    let mut sender = user(&server, "/", 10).await;
+    let text = "x".repeat(100_000);
+    let request = format!(r#"{{"Type":"NotifyUserRequest","Data":{{"user":9,"text":"{text}"}}}}"#);
+    // 600 pushes of 100 KB: far more than the socket buffers and the 256-message queue hold.
+    for _ in 0..600 {
+        assert_eq!(
+            ask_json(&mut sender, &request).await["Type"],
+            "NotifyUserResponse"
+        );
+    }
+    // The sleeper finally reads: what was buffered, then the server's close.
+    let close = tokio::time::timeout(Duration::from_secs(60), expect_close(&mut sleeper))
+        .await
+        .expect("closed in time");
+    if let Some(close) = close {
+        assert_eq!(u16::from(close.code), 1008);
+    }
+    assert_eq!(
+        count(&mut sender).await,
+        0,
+        "the server still serves others"
+    );
+}
