@@ -70,7 +70,11 @@ impl Guest for Counter {
         .to_vec()
     }
 
-    fn handle(msg_type: String, data: String, user: Option<User>) -> Result<Response, HandlerError> {
+    fn handle(
+        msg_type: String,
+        data: String,
+        user: Option<User>,
+    ) -> Result<Response, HandlerError> {
         let data: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
         match msg_type.as_str() {
             "IncrementRequest" => {
