@@ -213,3 +213,52 @@ async fn connection_limit_answers_503() {
     }
     assert_eq!(ask(&mut c.expect("a freed slot"), CALC).await, CALC_REPLY);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_noisy_neighbour_cannot_starve_another_tenant() {
+    use extws_wasm::config::Route;
+    let mut noisy = tenant("noisy", &["loop-forever"]);
+    noisy.route = Route {
+        path_prefix: "/noisy".into(),
+        host: None,
+    };
+    noisy.limits.timeout = Duration::from_millis(300);
+    noisy.limits.max_concurrency = 2;
+    noisy.limits.max_queue = 4;
+    let mut quiet = tenant("quiet", &["calc"]);
+    quiet.route = Route {
+        path_prefix: "/quiet".into(),
+        host: None,
+    };
+    let server = start(Config::new(vec![noisy, quiet])).await;
+
+    // Tenant A hammers loop-forever at full concurrency (and beyond: its queue overflows).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut hammers = Vec::new();
+    for _ in 0..6 {
+        let mut ws = connect(&server.url("/noisy")).await;
+        let stop = stop.clone();
+        hammers.push(tokio::spawn(async move {
+            let mut answered = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let reply = ask_json(&mut ws, r#"{"Type":"LoopForever"}"#).await;
+                let code = error_code(&reply).to_string();
+                assert!(code == "timeout" || code == "overloaded", "{reply}");
+                answered += 1;
+            }
+            answered
+        }));
+    }
+    // Meanwhile every one of tenant B's requests succeeds.
+    let mut ws = connect(&server.url("/quiet")).await;
+    for i in 0..20 {
+        let request = format!(r#"{{"Type":"CalculateRequest","Data":{{"numbers":[{i},1]}}}}"#);
+        let reply = ask_json(&mut ws, &request).await;
+        assert_eq!(reply["Data"]["result"], i + 1, "{reply}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for hammer in hammers {
+        assert!(hammer.await.unwrap() > 0, "tenant A really was hammering");
+    }
+}

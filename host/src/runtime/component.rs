@@ -419,8 +419,13 @@ fn arm(store: &mut Store<HostState>, limits: &Limits, fuel_enabled: bool) {
         if Instant::now() >= deadline {
             Ok(UpdateDeadline::Interrupt)
         } else {
-            // Let other connections run while a long call continues.
-            Ok(UpdateDeadline::Yield(1))
+            // Let other connections run while a long call continues. tokio's own yield puts
+            // the task at the back of the queue; a plain self-wake would land in the worker's
+            // LIFO slot and be polled again at once, starving everyone else.
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
         }
     });
     if fuel_enabled {
