@@ -121,7 +121,10 @@ async fn handle(
     let callback = |request: &Request, response: Response| {
         handshake(&tenants, request, response, &mut decided)
     };
+    // tungstenite zero-fills its whole read buffer on every read: the default 128 KiB made each
+    // idle connection cost ~135 KiB of RSS; 4 KiB costs ~11 KiB (docs/benchmarks.md).
     let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
         .max_message_size(Some(shared.max_frame_bytes))
         .max_frame_size(Some(shared.max_frame_bytes));
     let upgrade = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config));

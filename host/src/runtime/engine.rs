@@ -15,8 +15,10 @@ use super::bindings::Handler;
 use super::host::HostState;
 
 /// One epoch tick. Deadlines are checked (and long calls yield to the scheduler) at this
-/// granularity, so a 1 s deadline fires between 1.00 and 1.01 s.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// granularity, so a 1 s deadline fires between 1.000 and 1.001 s.
+/// It is also the longest slice a busy guest runs before other connections get the thread:
+/// at 10 ms one tenant's loops delayed another tenant's replies by ~150 ms (docs/benchmarks.md).
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// Sizes of the shared instance pool, computed from the tenants' totals by the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +137,10 @@ fn engine_config(s: &EngineSettings) -> Config {
     pool.linear_memory_keep_resident(1 << 20);
     pool.table_keep_resident(64 << 10);
     pool.async_stack_keep_resident(128 << 10);
+    // Reset only the pages a call actually dirtied (Linux >= 6.7 `PAGEMAP_SCAN`; elsewhere
+    // wasmtime falls back to the memset above). Without it every fresh instance memsets its
+    // whole kept-resident megabyte: 37 -> 11 us per Rust calc instantiate+call.
+    pool.pagemap_scan(wasmtime::Enabled::Auto);
     // Each memory slot reserves 4 GiB of address space by default, which lets compiled code
     // skip bounds checks. Many slots (thousands of connection-lifecycle instances) would not
     // fit in the address space: past 4096 slots (16 TiB), reserve only the memory limit and
