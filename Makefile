@@ -11,7 +11,7 @@ TEST_GUESTS := trap misbehave loop-forever memory-hog stack-overflow huge-reply 
 LANGS      := go c python js
 LISTEN     ?= 127.0.0.1:8000
 
-.PHONY: run test e2e host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
+.PHONY: run test e2e bench host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
 
 ## run: build the host and the calc example, serve it on ws://$(LISTEN) without auth
 run: host guest-rust
@@ -62,6 +62,12 @@ guests-other: host
 guest-tinygo: host
 	@EXTWS_WASM=$(BIN) guest-examples/go/calc/build-tinygo.sh $(GUESTS)/calc-tinygo.wasm; \
 	rc=$$?; [ $$rc -eq 77 ] && exit 0 || exit $$rc
+
+BENCH ?= quick
+
+## bench: benchmarks -> target/bench/{results.json,results.md,chart.png} (BENCH=full: the long run)
+bench: guests
+	BENCH=$(BENCH) bench/run.sh
 
 lint:
 	cargo fmt --all --check

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bench/run.sh — everything `make bench` does, in order:
+#
+#   1. build extws-wasm and extws-bench in release;
+#   2. make the predecessor's Python venv (websockets + pydantic, pinned in
+#      bench/predecessor/requirements.txt) under $HOME/.cache/extws-wasm, unless it exists;
+#   3. run the criterion micro-benchmark (instantiate+call and warm call per guest language);
+#   4. run the suite (every system and scenario in one invocation) and write
+#      target/bench/results.json, target/bench/results.md and target/bench/chart.png.
+#
+# BENCH=quick (default, under ~3 minutes once built) or BENCH=full (10,000 idle connections,
+# every language in every lifecycle, longer windows: ~15-20 minutes).
+# Extra arguments go to `extws-bench suite` (e.g. --only native,rust/fresh --skip cold).
+# Components come from target/guests (`make guests`).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+mode=${BENCH:-quick}
+case $mode in quick | full) ;; *) echo "BENCH must be quick or full (got $mode)" >&2; exit 2 ;; esac
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
+out=$repo/target/bench
+cache=$HOME/.cache/extws-wasm
+venv=$cache/venv-bench-predecessor
+
+if [[ ! -f target/guests/calc-rust.wasm && ! -f target/guests/calc.wasm ]]; then
+    echo "target/guests/calc-rust.wasm is missing: run \`make guests\` first" >&2
+    exit 1
+fi
+
+echo "== building (release)" >&2
+cargo build --release -p extws-wasm -p extws-bench
+
+echo "== predecessor venv" >&2
+python=""
+stamp=$venv/.requirements-$(sha256sum bench/predecessor/requirements.txt | cut -c1-16)
+if [[ -f $stamp ]]; then
+    python=$venv/bin/python
+else
+    if ! command -v python3 >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        apt-get install -y -qq python3 python3-venv >/dev/null || true
+    fi
+    if command -v python3 >/dev/null; then
+        mkdir -p "$cache"
+        rm -rf "$venv"
+        if python3 -m venv "$venv" && "$venv/bin/pip" install -q -r bench/predecessor/requirements.txt; then
+            touch "$stamp"
+            python=$venv/bin/python
+        else
+            echo "could not build the predecessor venv: the predecessor baseline is skipped" >&2
+        fi
+    else
+        echo "no python3: the predecessor baseline is skipped" >&2
+    fi
+fi
+
+# Many sockets: 10,000 idle connections need as many descriptors on each side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+echo "== criterion: instantiate+call per guest language" >&2
+rm -rf "$CARGO_TARGET_DIR/criterion/calc"
+if [[ $mode == quick ]]; then
+    criterion_args=(--warm-up-time 0.3 --measurement-time 1)
+else
+    criterion_args=(--warm-up-time 1 --measurement-time 5)
+fi
+cargo bench -p extws-bench --bench instantiate -- "${criterion_args[@]}" 2>&1 |
+    grep -E '^(calc/|skipping)|time:' >&2 || true
+
+echo "== suite ($mode)" >&2
+suite_args=(suite --mode "$mode" --out "$out" --repo "$repo"
+    --guests "$repo/target/guests" --predecessor "$repo/bench/predecessor/server.py"
+    --compile-cache "$out/compile-cache" --criterion "$CARGO_TARGET_DIR/criterion/calc")
+[[ -n $python ]] && suite_args+=(--python "$python")
+"$CARGO_TARGET_DIR/release/extws-bench" "${suite_args[@]}" "$@" >/dev/null
+echo "== done: $out/results.md, $out/results.json, $out/chart.png" >&2

@@ -1,0 +1,207 @@
+//! `extws-bench`: the benchmark suite (`suite`), one ad-hoc load run (`load`), and re-rendering
+//! of a results.json (`report`). See docs/benchmarks.md.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use extws_bench::load::{self, LoadSpec};
+use extws_bench::procstat;
+use extws_bench::report::Results;
+use extws_bench::suite::{self, Mode, SuiteArgs};
+
+/// Benchmarks of extws-wasm against a native and a predecessor baseline.
+#[derive(Debug, Parser)]
+#[command(name = "extws-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Quick,
+    Full,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every scenario against every system; write results.json, results.md, chart.png.
+    Suite {
+        /// quick (< ~3 minutes) or full.
+        #[arg(long, value_enum, default_value = "quick")]
+        mode: ModeArg,
+        /// Output directory.
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
+        /// Repository root.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// extws-wasm binary (default: next to this one).
+        #[arg(long)]
+        extws: Option<PathBuf>,
+        /// Native baseline binary (default: next to this one).
+        #[arg(long)]
+        native: Option<PathBuf>,
+        /// Python interpreter with websockets and pydantic, for the predecessor.
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// The predecessor server script.
+        #[arg(long, default_value = "bench/predecessor/server.py")]
+        predecessor: PathBuf,
+        /// Directory of the built components.
+        #[arg(long, default_value = "target/guests")]
+        guests: PathBuf,
+        /// Criterion's output for the `calc` group (e.g. $CARGO_TARGET_DIR/criterion/calc).
+        #[arg(long)]
+        criterion: Option<PathBuf>,
+        /// extws-wasm compile cache used for every run with a warm cache.
+        #[arg(long, default_value = "target/bench/compile-cache")]
+        compile_cache: PathBuf,
+        /// Let the load generator and the server share every CPU instead of pinning them.
+        #[arg(long)]
+        no_pin: bool,
+        /// Skip parts: throughput, idle, cold, noisy (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        skip: Vec<String>,
+        /// Only systems whose name contains one of these (comma-separated), e.g. native,rust/fresh.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+    /// One load run against a running server; prints the result as JSON.
+    Load {
+        /// ws://HOST:PORT/PATH?QUERY. `{initData}` in it is replaced by signed initData for
+        /// the bench bot token.
+        #[arg(long)]
+        url: String,
+        /// Connections.
+        #[arg(short = 'c', long, default_value_t = 16)]
+        connections: usize,
+        /// Measured messages per connection.
+        #[arg(short = 'm', long, default_value_t = 10_000)]
+        messages: u64,
+        /// Requests in flight per connection.
+        #[arg(short = 'd', long, default_value_t = 1)]
+        depth: usize,
+        /// Warm-up in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        warmup_ms: u64,
+        /// Longest measured window in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        duration_ms: u64,
+        /// Server process id: adds its CPU time per message and peak RSS.
+        #[arg(long)]
+        pid: Option<u32>,
+    },
+    /// Re-render results.md and chart.png from a results.json.
+    Report {
+        /// The results.json.
+        #[arg(long, default_value = "target/bench/results.json")]
+        input: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Suite {
+            mode,
+            out,
+            repo,
+            extws,
+            native,
+            python,
+            predecessor,
+            guests,
+            criterion,
+            compile_cache,
+            no_pin,
+            skip,
+            only,
+        } => {
+            let here = std::env::current_exe()?
+                .parent()
+                .context("binary directory")?
+                .to_path_buf();
+            let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+            let args = SuiteArgs {
+                mode: match mode {
+                    ModeArg::Quick => Mode::Quick,
+                    ModeArg::Full => Mode::Full,
+                },
+                out: abs(out),
+                repo: abs(repo),
+                extws: extws.unwrap_or_else(|| here.join("extws-wasm")),
+                native: native.unwrap_or_else(|| here.join("extws-bench-native")),
+                python,
+                predecessor: abs(predecessor),
+                guests: abs(guests),
+                criterion: criterion.map(abs),
+                compile_cache: abs(compile_cache),
+                pin: !no_pin,
+                skip,
+                only,
+            };
+            let results = suite::run(&args)?;
+            println!("{}", results.markdown());
+            eprintln!(
+                "wrote {0}/results.json, {0}/results.md and {0}/chart.png",
+                args.out.display()
+            );
+            Ok(())
+        }
+        Command::Load {
+            url,
+            connections,
+            messages,
+            depth,
+            warmup_ms,
+            duration_ms,
+            pid,
+        } => {
+            procstat::raise_nofile();
+            let url = url.replace("{initData}", &suite::init_data());
+            let spec = LoadSpec {
+                messages,
+                warmup: Duration::from_millis(warmup_ms),
+                max_duration: Duration::from_millis(duration_ms),
+                ..LoadSpec::calc(&url, connections, depth)
+            };
+            let rt = tokio::runtime::Runtime::new()?;
+            let cpu0 = std::sync::Arc::new(std::sync::Mutex::new(Duration::ZERO));
+            let result = {
+                let cpu0 = cpu0.clone();
+                rt.block_on(async {
+                    let sockets = load::connect_all(&spec.url, connections, 64).await?;
+                    load::run_on(&spec, sockets, move || {
+                        if let Some(pid) = pid {
+                            *cpu0.lock().unwrap() = procstat::cpu_time(pid).unwrap_or_default();
+                        }
+                    })
+                    .await
+                })?
+            };
+            let mut out = serde_json::to_value(&result)?;
+            if let Some(pid) = pid {
+                let cpu = procstat::cpu_time(pid)?.saturating_sub(*cpu0.lock().unwrap());
+                out["server_cpu_s"] = cpu.as_secs_f64().into();
+                out["cpu_us_per_msg"] =
+                    (cpu.as_secs_f64() * 1e6 / result.completed.max(1) as f64).into();
+                out["peak_rss_kib"] = procstat::memory(pid)?.hwm_kib.into();
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Report { input, out } => {
+            let text = std::fs::read_to_string(&input)
+                .with_context(|| format!("reading {}", input.display()))?;
+            let results: Results = serde_json::from_str(&text)?;
+            suite::write_outputs(&results, &out)?;
+            println!("{}", results.markdown());
+            Ok(())
+        }
+    }
+}
