@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::*;
@@ -18,35 +18,25 @@ struct Node {
 
 impl Node {
     fn start(redis: &RedisServer) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_extws-wasm"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--bot-token",
-                TOKEN,
-                "--rate-per-second",
-                "100000",
-                "--rate-burst",
-                "100000",
-            ])
-            .arg("--component")
-            .arg(guest("counter"))
-            .args(["--redis", &redis.url()])
-            .arg("--data-dir")
-            .arg(temp_dir("node"))
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::BufRead;
-        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("node exited").unwrap();
-            if let Some(a) = line.strip_prefix("listening on ws://") {
-                break a.to_string();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
+        let (child, addr) = spawn_listening(
+            Command::new(env!("CARGO_BIN_EXE_extws-wasm"))
+                .args([
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--bot-token",
+                    TOKEN,
+                    "--rate-per-second",
+                    "100000",
+                    "--rate-burst",
+                    "100000",
+                ])
+                .arg("--component")
+                .arg(guest("counter"))
+                .args(["--redis", &redis.url()])
+                .arg("--data-dir")
+                .arg(temp_dir("node")),
+        );
         Self { child, addr }
     }
 

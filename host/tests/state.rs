@@ -81,33 +81,22 @@ fn acknowledged_increments_survive_kill_9() {
     let counter = guest("counter");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let serve = || {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_extws-wasm"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--bot-token",
-                TOKEN,
-                "--rate-per-second",
-                "100000",
-            ])
-            .arg("--component")
-            .arg(&counter)
-            .arg("--data-dir")
-            .arg(&dir)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::BufRead;
-        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("server exited").unwrap();
-            if let Some(a) = line.strip_prefix("listening on ws://") {
-                break a.to_string();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        (child, addr)
+        spawn_listening(
+            std::process::Command::new(env!("CARGO_BIN_EXE_extws-wasm"))
+                .args([
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--bot-token",
+                    TOKEN,
+                    "--rate-per-second",
+                    "100000",
+                ])
+                .arg("--component")
+                .arg(&counter)
+                .arg("--data-dir")
+                .arg(&dir),
+        )
     };
     let (mut child, addr) = serve();
     let acknowledged = runtime.block_on(async {

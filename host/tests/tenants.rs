@@ -7,28 +7,13 @@ use std::process::Command;
 
 use common::*;
 use extws_wasm::Config;
-use extws_wasm::auth::{AuthPolicy, Verifier, telegram};
+use extws_wasm::auth::{AuthPolicy, Verifier};
 use extws_wasm::config::Route;
 use extws_wasm::runtime::{ComponentSpec, Lifecycle};
 
 const BIN: &str = env!("CARGO_BIN_EXE_extws-wasm");
 const TOKEN_A: &str = "1001:tenant-a-token";
 const TOKEN_B: &str = "1002:tenant-b-token";
-
-fn signed(token: &str, id: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let fields = vec![
-        (
-            "user".to_string(),
-            format!(r#"{{"id":{id},"first_name":"U{id}"}}"#),
-        ),
-        ("auth_date".to_string(), now.to_string()),
-    ];
-    telegram::sign_hmac(&fields, token)
-}
 
 fn routed(
     name: &str,
@@ -51,13 +36,13 @@ async fn credentials_and_components_stay_with_their_tenant() {
     let b = routed("b", "/b", TOKEN_B, &["misbehave"]);
     let server = start(Config::new(vec![a, b])).await;
 
-    let mut on_a = connect(&server.url(&format!("/a?{}", signed(TOKEN_A, 1)))).await;
+    let mut on_a = connect(&server.url(&format!("/a?{}", signed_user(TOKEN_A, 1)))).await;
     let who = ask_json(&mut on_a, r#"{"Type":"WhoAmIRequest"}"#).await;
     assert_eq!(who["Data"]["user"]["id"], 1);
     // A's initData is refused on B's route, and the other way round.
     for url in [
-        format!("/b?{}", signed(TOKEN_A, 1)),
-        format!("/a?{}", signed(TOKEN_B, 2)),
+        format!("/b?{}", signed_user(TOKEN_A, 1)),
+        format!("/a?{}", signed_user(TOKEN_B, 2)),
     ] {
         match tokio_tungstenite::connect_async(server.url(&url)).await {
             Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
@@ -67,7 +52,7 @@ async fn credentials_and_components_stay_with_their_tenant() {
     // B's components are unreachable from A and vice versa.
     let reply = ask_json(&mut on_a, r#"{"Type":"Echo","Data":1}"#).await;
     assert_eq!(error_code(&reply), "unknown_type");
-    let mut on_b = connect(&server.url(&format!("/b/ws?{}", signed(TOKEN_B, 2)))).await;
+    let mut on_b = connect(&server.url(&format!("/b/ws?{}", signed_user(TOKEN_B, 2)))).await;
     assert_eq!(
         error_code(
             &ask_json(
@@ -257,7 +242,7 @@ fn check_accepts_the_example_and_names_problems_in_broken_configs() {
 async fn the_example_config_serves_two_tenants() {
     let example = repo().join("extws.example.toml");
     let (mut child, addr, _log) = serve_config(&example, &[("ACME_BOT_TOKEN", TOKEN_A)]).await;
-    let mut acme = connect(&format!("ws://{addr}/acme?{}", signed(TOKEN_A, 5))).await;
+    let mut acme = connect(&format!("ws://{addr}/acme?{}", signed_user(TOKEN_A, 5))).await;
     assert_eq!(
         ask(
             &mut acme,
@@ -269,8 +254,11 @@ async fn the_example_config_serves_two_tenants() {
     assert_eq!(count(&mut acme).await, 1);
     assert_eq!(count(&mut acme).await, 2);
     // globex validates Telegram's Ed25519 signature: acme's HMAC-only initData is refused.
-    match tokio_tungstenite::connect_async(format!("ws://{addr}/globex?{}", signed(TOKEN_A, 5)))
-        .await
+    match tokio_tungstenite::connect_async(format!(
+        "ws://{addr}/globex?{}",
+        signed_user(TOKEN_A, 5)
+    ))
+    .await
     {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
         other => panic!("expected 401, got {:?}", other.map(|_| ())),

@@ -254,3 +254,25 @@ impl Drop for RedisServer {
         self.stop();
     }
 }
+
+/// Spawns `command` (an `extws-wasm serve ...`), waits for its `listening on ws://ADDR` line and
+/// returns the child and ADDR; the rest of its stderr is drained in the background.
+pub fn spawn_listening(command: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = command
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        if let Some(a) = line.strip_prefix("listening on ws://") {
+            break a.to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
