@@ -211,13 +211,24 @@ async fn a_client_that_never_reads_is_cut_off_at_its_queue_bound() {
     let mut sender = user(&server, "/", 10).await;
     let text = "x".repeat(100_000);
     let request = format!(r#"{{"Type":"NotifyUserRequest","Data":{{"user":9,"text":"{text}"}}}}"#);
-    // 600 pushes of 100 KB: far more than the socket buffers and the 256-message queue hold.
-    for _ in 0..600 {
+    // 1500 pushes of 100 KB (150 MB): far more than the socket buffers and the 256-message
+    // queue hold. Memory must not follow: measured after the queue could have filled.
+    let mut rss_after_400 = 0;
+    for i in 0..1500 {
         assert_eq!(
             ask_json(&mut sender, &request).await["Type"],
             "NotifyUserResponse"
         );
+        if i == 400 {
+            rss_after_400 = rss_kib();
+        }
     }
+    let growth = rss_kib().saturating_sub(rss_after_400);
+    // A server that buffered every push would have grown by ~110 MB here.
+    assert!(
+        growth < 48 * 1024,
+        "RSS grew by {growth} KiB while the client did not read"
+    );
     // The sleeper finally reads: what was buffered, then the server's close.
     let close = tokio::time::timeout(Duration::from_secs(60), expect_close(&mut sleeper))
         .await
@@ -230,4 +241,10 @@ async fn a_client_that_never_reads_is_cut_off_at_its_queue_bound() {
         0,
         "the server still serves others"
     );
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
