@@ -98,8 +98,24 @@ impl Verifier {
         }
     }
 
-    /// The Ed25519 verifier for a bot id and a 32-byte public key in hex.
-    pub fn ed25519(bot_id: u64, public_key_hex: &str) -> Result<Self, String> {
+    /// The HMAC verifier for a bot token given by an operator: refuses text that is not shaped
+    /// like `<bot id>:<secret>`.
+    pub fn for_bot_token(bot_token: &str) -> Result<Self, String> {
+        let token = bot_token.trim();
+        if token.is_empty() || !token.contains(':') {
+            return Err("does not look like a bot token (expected <bot id>:<secret>)".into());
+        }
+        Ok(Self::hmac(token))
+    }
+
+    /// The Ed25519 verifier for a bot id and a public key: `prod` (or `production`) and `test`
+    /// name Telegram's keys; anything else is the 32-byte key in hex.
+    pub fn ed25519(bot_id: u64, public_key: &str) -> Result<Self, String> {
+        let public_key_hex = match public_key {
+            "prod" | "production" => TELEGRAM_PRODUCTION_KEY,
+            "test" => TELEGRAM_TEST_KEY,
+            hex => hex,
+        };
         let bytes: [u8; 32] = hex::decode(public_key_hex.trim())
             .map_err(|e| format!("public key is not hex: {e}"))?
             .try_into()

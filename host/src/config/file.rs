@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
 use super::{Config, Route, TenantConfig};
-use crate::auth::{AuthPolicy, Transport, Verifier, system_clock, telegram};
+use crate::auth::{AuthPolicy, Transport, Verifier, system_clock};
 use crate::runtime::{Capabilities, ComponentSpec, Lifecycle, Limits, PreopenedDir};
 use crate::state::Quota;
 
@@ -265,18 +265,10 @@ fn auth(a: &AuthFile) -> anyhow::Result<AuthPolicy> {
             bail!("auth: `none = true` cannot be combined with a bot token or bot id")
         }
         (Some(_), Some(_), _) => bail!("auth: give a bot token or a bot_id, not both"),
-        (Some(token), None, _) => {
-            if !token.contains(':') {
-                bail!("auth: the bot token does not look like <bot id>:<secret>");
-            }
-            Verifier::hmac(token.trim())
-        }
+        (Some(token), None, _) => Verifier::for_bot_token(&token)
+            .map_err(|e| anyhow::anyhow!("auth: the bot token {e}"))?,
         (None, Some(bot_id), _) => {
-            let key = match a.telegram_key.as_deref().unwrap_or("prod") {
-                "prod" | "production" => telegram::TELEGRAM_PRODUCTION_KEY,
-                "test" => telegram::TELEGRAM_TEST_KEY,
-                hex => hex,
-            };
+            let key = a.telegram_key.as_deref().unwrap_or("prod");
             Verifier::ed25519(bot_id, key).map_err(|e| anyhow::anyhow!("auth.telegram_key: {e}"))?
         }
         (None, None, false) => bail!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use crate::auth::{AuthPolicy, Verifier, system_clock, telegram};
+use crate::auth::{AuthPolicy, Verifier, system_clock};
 use crate::cli::{AuthArgs, LimitArgs, ServeArgs};
 use crate::runtime::{Capabilities, ComponentSpec, EngineSettings, Lifecycle, Limits};
 use crate::state::Quota;
@@ -246,21 +246,11 @@ fn auth_policy(args: &AuthArgs) -> anyhow::Result<AuthPolicy> {
             return Ok(AuthPolicy::disabled());
         }
         (Some(token), _, _) => {
-            if token.trim().is_empty() || !token.contains(':') {
-                bail!("--bot-token does not look like a bot token (expected <bot id>:<secret>)");
-            }
-            Verifier::hmac(token.trim())
+            Verifier::for_bot_token(token).map_err(|e| anyhow::anyhow!("--bot-token {e}"))?
         }
-        (None, Some(bot_id), _) => {
-            let key = match args.telegram_key.as_str() {
-                "prod" | "production" => telegram::TELEGRAM_PRODUCTION_KEY,
-                "test" => telegram::TELEGRAM_TEST_KEY,
-                hex => hex,
-            };
-            Verifier::ed25519(bot_id, key)
-                .map_err(|e| anyhow::anyhow!("--telegram-key: {e}"))
-                .context("configuring Ed25519 validation")?
-        }
+        (None, Some(bot_id), _) => Verifier::ed25519(bot_id, &args.telegram_key)
+            .map_err(|e| anyhow::anyhow!("--telegram-key: {e}"))
+            .context("configuring Ed25519 validation")?,
         (None, None, false) => bail!(
             "no authentication configured: pass --bot-token TOKEN (or set EXTWS_BOT_TOKEN) to \
              validate initData with the bot token, --bot-id ID [--telegram-key prod|test|HEX] \

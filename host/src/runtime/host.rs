@@ -170,15 +170,19 @@ impl HostState {
             .ok_or_else(|| "this server has no state store".to_string())
     }
 
-    /// The store and namespace, owned so no borrow of the state is held across an await.
-    fn kv(&self) -> Result<(StateAccess, Arc<str>), kv::KvError> {
-        let state = self.state().map_err(kv::KvError::Unavailable)?;
+    /// The store and namespace, owned so no borrow of the state is held across an await;
+    /// `unavailable` builds the caller's error when the server has no state.
+    fn access<E>(&self, unavailable: fn(String) -> E) -> Result<(StateAccess, Arc<str>), E> {
+        let state = self.state().map_err(unavailable)?;
         Ok((state.clone(), self.caller.tenant.clone()))
     }
 
+    fn kv(&self) -> Result<(StateAccess, Arc<str>), kv::KvError> {
+        self.access(kv::KvError::Unavailable)
+    }
+
     fn push_parts(&self) -> Result<(StateAccess, Arc<str>), push::PushError> {
-        let state = self.state().map_err(push::PushError::Unavailable)?;
-        Ok((state.clone(), self.caller.tenant.clone()))
+        self.access(push::PushError::Unavailable)
     }
 }
 
