@@ -13,10 +13,9 @@ use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use extws_wasm::runtime::bindings::User;
-use extws_wasm::runtime::host::CallerInfo;
 use extws_wasm::runtime::{
-    Capabilities, ComponentSpec, ConnectionInstances, EngineSettings, Invocation, Lifecycle,
-    Limits, LoadedComponent, Runtime,
+    CallerInfo, ComponentSpec, ConnectionInstances, EngineSettings, Invocation, Lifecycle, Limits,
+    LoadContext, LoadedComponent, Runtime,
 };
 
 const LANGUAGES: [&str; 6] = ["rust", "c", "go", "tinygo", "js", "python"];
@@ -68,13 +67,13 @@ fn calc(c: &mut Criterion) {
                 lifecycle,
                 ..ComponentSpec::fresh(&path)
             };
-            rt.block_on(LoadedComponent::load(
-                &runtime,
-                &spec,
-                &limits,
-                Arc::new(Capabilities::default()),
-            ))
-            .unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
+            let context = LoadContext {
+                limits: limits.clone(),
+                capabilities: Arc::default(),
+                on_instance: Arc::new(|_| {}),
+            };
+            rt.block_on(LoadedComponent::load(&runtime, &spec, context))
+                .unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
         };
         let fresh = load(Lifecycle::Fresh);
         let pooled = load(Lifecycle::Pooled);
@@ -82,13 +81,7 @@ fn calc(c: &mut Criterion) {
         let slow = matches!(lang, "python" | "js");
         group.sample_size(if slow { 10 } else { 30 });
         for (variant, component) in [("fresh", &fresh), ("warm", &pooled)] {
-            let caller = CallerInfo {
-                tenant: "bench".into(),
-                component: component.name.clone(),
-                init_data: None,
-                connection: None,
-                state: None,
-            };
+            let caller = CallerInfo::new("bench".into(), component.name.clone());
             group.bench_function(format!("{lang}-{variant}"), |b| {
                 b.to_async(&rt).iter(|| async {
                     let call = Invocation {
@@ -99,7 +92,7 @@ fn calc(c: &mut Criterion) {
                     };
                     let mut instances = ConnectionInstances::default();
                     let reply = component
-                        .invoke(call, &limits, 1 << 20, &mut instances)
+                        .invoke(call, 1 << 20, &mut instances)
                         .await
                         .expect("calc replies");
                     assert_eq!(reply.msg_type, "CalculateResponse");

@@ -8,6 +8,27 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::auth::Transport;
 use crate::runtime::Lifecycle;
 
+/// `--lifecycle` values (mapped to [`Lifecycle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LifecycleArg {
+    /// A new instance per message: nothing survives a call (strongest isolation).
+    Fresh,
+    /// Warm instances reused within the tenant.
+    Pooled,
+    /// One instance per connection, for in-memory session state.
+    Connection,
+}
+
+impl From<LifecycleArg> for Lifecycle {
+    fn from(l: LifecycleArg) -> Self {
+        match l {
+            LifecycleArg::Fresh => Lifecycle::Fresh,
+            LifecycleArg::Pooled => Lifecycle::Pooled,
+            LifecycleArg::Connection => Lifecycle::Connection,
+        }
+    }
+}
+
 /// A WebSocket server for Telegram Mini Apps whose message handlers are sandboxed
 /// WebAssembly components.
 ///
@@ -94,8 +115,8 @@ pub struct ServeArgs {
     /// Instance lifecycle of every --component: `fresh` (new instance per message, strongest
     /// isolation), `pooled` (warm instances reused within the tenant) or `connection` (one
     /// instance per connection, for in-memory session state).
-    #[arg(long, value_enum, default_value_t = Lifecycle::Fresh)]
-    pub lifecycle: Lifecycle,
+    #[arg(long, value_enum, default_value_t = LifecycleArg::Fresh)]
+    pub lifecycle: LifecycleArg,
     /// Also serve this directory over plain HTTP on the same port (e.g. the Mini App's
     /// index.html), so the page and its backend share one origin.
     #[arg(long = "static", value_name = "DIR", conflicts_with = "config")]

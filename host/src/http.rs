@@ -1,136 +1,128 @@
-//! Plain HTTP on the WebSocket port: `GET /healthz`, `/readyz`, `/metrics` and a tenant's
-//! static files (a Mini App and its backend on one origin). A request is peeked, not read, so
-//! a WebSocket upgrade goes on to tungstenite untouched.
+//! Plain HTTP on the WebSocket port, for a request whose head [`crate::gateway`] has read:
+//! `GET /healthz`, `/readyz` (components loaded, state backend reachable), `/metrics` and a
+//! tenant's static files (a Mini App and its backend on one origin).
 
 use std::path::{Component, Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::http::{Method, Request, StatusCode, header};
 
-use crate::metrics::metrics;
+use crate::metrics::Metrics;
+use crate::state::Services;
 use crate::tenants::Tenants;
 
-/// Largest request head we accept.
-const MAX_HEAD: usize = 16 * 1024;
+/// How long `/readyz` waits for the state backend to answer.
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// What the first bytes of a connection are.
-pub enum Peeked {
-    /// A WebSocket upgrade: hand the untouched stream to the WebSocket handshake.
-    Upgrade,
-    /// A plain HTTP request whose head is `head_len` bytes.
-    Plain {
-        /// Request method.
-        method: String,
-        /// Request target (path and query).
-        target: String,
-        /// `Host` header.
-        host: Option<String>,
-        /// Length of the head, consumed before answering.
-        head_len: usize,
-    },
+/// An HTTP response, written once and followed by closing the connection.
+pub struct Response {
+    status: StatusCode,
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    head_only: bool,
 }
 
-/// Peeks at the request head (waiting up to `timeout` for all of it).
-pub async fn peek(stream: &TcpStream, timeout: Duration) -> std::io::Result<Peeked> {
-    let deadline = Instant::now() + timeout;
-    let mut buf = vec![0u8; MAX_HEAD];
-    loop {
-        let n = tokio::time::timeout_at(deadline.into(), stream.peek(&mut buf))
-            .await
-            .map_err(|_| std::io::ErrorKind::TimedOut)??;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
+impl Response {
+    /// A response with `body`.
+    pub fn new(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body,
+            head_only: false,
         }
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&buf[..n]) {
-            Ok(httparse::Status::Complete(head_len)) => {
-                let header = |name: &str| {
-                    request
-                        .headers
-                        .iter()
-                        .find(|h| h.name.eq_ignore_ascii_case(name))
-                        .and_then(|h| std::str::from_utf8(h.value).ok())
-                };
-                if header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
-                    return Ok(Peeked::Upgrade);
-                }
-                return Ok(Peeked::Plain {
-                    method: request.method.unwrap_or("").to_string(),
-                    target: request.path.unwrap_or("/").to_string(),
-                    host: header("host").map(str::to_string),
-                    head_len,
-                });
-            }
-            Ok(httparse::Status::Partial) if n < MAX_HEAD => {
-                // More of the head is on its way; peek returns at once, so wait a little.
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            _ => return Err(std::io::ErrorKind::InvalidData.into()),
+    }
+
+    /// A one-line plain-text response.
+    pub fn text(status: StatusCode, line: &str) -> Self {
+        Self::new(status, TEXT, format!("{line}\n").into_bytes())
+    }
+
+    /// Adds a header.
+    pub fn header(&mut self, name: &'static str, value: &str) {
+        self.headers.push((name, value.to_string()));
+    }
+
+    /// Writes the response and shuts the connection down.
+    pub async fn write(self, stream: &mut TcpStream) -> std::io::Result<()> {
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\
+             cache-control: no-cache\r\nx-content-type-options: nosniff\r\n",
+            self.status.as_u16(),
+            self.status.canonical_reason().unwrap_or("Error"),
+            self.content_type,
+            self.body.len()
+        );
+        for (name, value) in &self.headers {
+            out.push_str(&format!("{name}: {value}\r\n"));
         }
+        out.push_str("\r\n");
+        let mut bytes = out.into_bytes();
+        if !self.head_only {
+            bytes.extend_from_slice(&self.body);
+        }
+        stream.write_all(&bytes).await?;
+        stream.shutdown().await
     }
 }
 
-/// Answers one plain HTTP request and closes.
-pub async fn serve(
-    mut stream: TcpStream,
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// The answer to one plain HTTP request.
+pub async fn answer(
+    request: &Request<()>,
     tenants: &Tenants,
-    method: &str,
-    target: &str,
-    host: Option<&str>,
-    head_len: usize,
-) -> std::io::Result<()> {
-    let mut head = vec![0u8; head_len];
-    stream.read_exact(&mut head).await?;
-    let path = target.split('?').next().unwrap_or("/");
-    let (status, content_type, body) = if method != "GET" && method != "HEAD" {
-        (
-            405,
-            "text/plain; charset=utf-8",
-            b"method not allowed\n".to_vec(),
-        )
-    } else {
-        match path {
-            "/healthz" => (200, "text/plain; charset=utf-8", b"ok\n".to_vec()),
-            "/readyz" => (200, "text/plain; charset=utf-8", b"ready\n".to_vec()),
-            "/metrics" => (
-                200,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                metrics().encode().into_bytes(),
-            ),
-            _ => static_file(tenants, path, host).await,
+    metrics: &Metrics,
+    services: &Option<Services>,
+) -> Response {
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        return Response::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    let path = request.uri().path();
+    let mut response = match path {
+        "/healthz" => Response::text(StatusCode::OK, "ok"),
+        "/readyz" => ready(tenants, services).await,
+        "/metrics" => Response::new(
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            metrics.encode().into_bytes(),
+        ),
+        _ => {
+            let host = request
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok());
+            static_file(tenants, path, host).await
         }
     };
-    let mut response = format!(
-        "HTTP/1.1 {status} {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
-         connection: close\r\ncache-control: no-cache\r\nx-content-type-options: nosniff\r\n\r\n",
-        reason(status),
-        body.len()
-    )
-    .into_bytes();
-    if method != "HEAD" {
-        response.extend_from_slice(&body);
-    }
-    stream.write_all(&response).await?;
-    stream.shutdown().await
+    response.head_only = method == Method::HEAD;
+    response
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Error",
+/// Ready when every tenant has its components loaded and the state backend answers.
+async fn ready(tenants: &Tenants, services: &Option<Services>) -> Response {
+    if let Some(t) = tenants.iter().find(|t| t.routing().components.is_empty()) {
+        let line = format!("not ready: tenant {} has no component loaded", t.name);
+        return Response::text(StatusCode::SERVICE_UNAVAILABLE, &line);
     }
+    if let Some(services) = services
+        && let Err(why) = services.ready(READY_TIMEOUT).await
+    {
+        return Response::text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("not ready: {why}"),
+        );
+    }
+    Response::text(StatusCode::OK, "ready")
 }
 
-async fn static_file(
-    tenants: &Tenants,
-    path: &str,
-    host: Option<&str>,
-) -> (u16, &'static str, Vec<u8>) {
-    let not_found = (404, "text/plain; charset=utf-8", b"not found\n".to_vec());
+async fn static_file(tenants: &Tenants, path: &str, host: Option<&str>) -> Response {
+    let not_found = Response::text(StatusCode::NOT_FOUND, "not found");
     let Some(tenant) = tenants.find(path, host) else {
         return not_found;
     };
@@ -143,7 +135,7 @@ async fn static_file(
         return not_found;
     };
     match tokio::fs::read(&file).await {
-        Ok(bytes) => (200, content_type(&file), bytes),
+        Ok(bytes) => Response::new(StatusCode::OK, content_type(&file), bytes),
         Err(_) => not_found,
     }
 }
@@ -162,7 +154,10 @@ fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     if file.is_dir() {
         file.push("index.html");
     }
-    file.is_file().then_some(file)
+    // A symlink inside the directory must not lead out of it: serve only what resolves under
+    // the resolved root.
+    let (root, resolved) = (root.canonicalize().ok()?, file.canonicalize().ok()?);
+    (resolved.starts_with(&root) && resolved.is_file()).then_some(resolved)
 }
 
 fn content_type(file: &Path) -> &'static str {

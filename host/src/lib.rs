@@ -1,25 +1,30 @@
 //! extws-wasm: a WebSocket server for Telegram Mini Apps whose message handlers are sandboxed
 //! WebAssembly components.
 //!
-//! Layout (each module owns one concern):
+//! Layout (each module owns one concern; dependencies point down this list, never up):
 //!
-//! * [`cli`] — the command line; its doc comments are `--help`.
-//! * [`config`] — flags turned into one validated [`Config`] of tenants and pool sizes.
-//! * [`server`] — [`Prepared`] (compile and check everything) and [`run`] (accept loop,
-//!   graceful shutdown, the `listening on ws://ADDR` line).
-//! * [`connection`] — the handshake (tenant routing, auth → HTTP 401 before the upgrade) and the
-//!   per-connection message loop.
+//! * [`cli`] — the command line; its doc comments are `--help`. CLI types stay here.
+//! * [`config`] — flags and `extws.toml` turned into one validated [`Config`].
+//! * [`server`] — [`Prepared`] (compile and check everything), [`run`] (accept loop, reload,
+//!   bounded graceful shutdown, the `listening on ws://ADDR` line).
+//! * [`shutdown`] — the [`shutdown::Shutdown`] signal every connection listens to.
+//! * [`gateway`] — the request head, read once: plain HTTP, or an upgrade admitted to a tenant
+//!   (route, auth → HTTP 401 before the upgrade, connection slot), or a refusal.
 //! * [`http`] — plain HTTP on the same port: `/healthz`, `/readyz`, `/metrics`, static files.
-//! * [`metrics`] — Prometheus metrics per tenant.
-//! * [`state`] — the key-value store (embedded redb or Redis), quotas, TTL.
-//! * [`push`] — server push: the hub of this server's connections and the bus between servers.
+//! * [`session`] — one upgraded connection's loop: socket, timers, pushes, shutdown.
+//! * [`dispatch`] — a frame in, replies and close out; no sockets.
+//! * [`watch`] — `--watch`: reload a component when its file changes.
+//! * [`tenants`] — each tenant's route, auth, limits and admission (calls, connections, rate).
+//! * [`routing`] — a tenant's `Type` → component table, swapped atomically by hot reload.
+//! * [`runtime`] — wasmtime: engine, bindings, lifecycles, invocation under a deadline, and
+//!   the host side of each import; knows nothing of sockets, envelopes or metrics.
+//! * [`state`] — [`state::Services`]: the key-value store (embedded redb or Redis) and the push
+//!   bus, shared by all tenants.
+//! * [`push`] — server push: this server's connections (the hub) and the bus between servers.
 //! * [`envelope`] — the `{"Type","Data","Id"}` JSON in and out, `HandlerException` envelopes.
+//! * [`metrics`] — Prometheus metrics per tenant, one registry per server.
 //! * [`auth`] — initData transports and sessions; [`auth::telegram`] is the pure validator.
-//! * [`tenants`] — each tenant's route, auth, limits and admission (concurrency, connections).
-//! * [`routing`] — `Type` → component tables, swapped atomically by hot reload (`--watch`).
-//! * [`runtime`] — wasmtime: engine and pool settings, `bindgen!` bindings, host imports,
-//!   limits, and invoking one component.
-//! * [`tools`] — the one-shot subcommands `call` and `sign-init-data`.
+//! * [`tools`] — the one-shot subcommands `call`, `check` and `sign-init-data`.
 //! * [`componentize`] — core module + WIT → component (`componentize` subcommand).
 //! * [`scaffold`] — `new`: a handler project from the example in a language.
 
@@ -27,8 +32,9 @@ pub mod auth;
 pub mod cli;
 pub mod componentize;
 pub mod config;
-pub mod connection;
+pub mod dispatch;
 pub mod envelope;
+pub mod gateway;
 pub mod http;
 pub mod metrics;
 pub mod push;
@@ -36,9 +42,12 @@ pub mod routing;
 pub mod runtime;
 pub mod scaffold;
 pub mod server;
+pub mod session;
+pub mod shutdown;
 pub mod state;
 pub mod tenants;
 pub mod tools;
+pub mod watch;
 
 pub use config::Config;
 pub use server::{Prepared, run};

@@ -1,7 +1,6 @@
 //! Prometheus metrics: connections, messages by outcome, invocation latency, instances and
-//! auth failures, per tenant. Served at `GET /metrics` in the text format.
-
-use std::sync::OnceLock;
+//! auth failures, per tenant. One registry per server (passed to whoever counts), served at
+//! `GET /metrics` in the text format.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -48,7 +47,7 @@ pub struct AuthLabels {
     pub reason: String,
 }
 
-/// All metrics of the process.
+/// All metrics of one server.
 pub struct Metrics {
     registry: Registry,
     /// Open connections per tenant.
@@ -70,8 +69,15 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(1e-5, 2.5, 15))
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Metrics {
-    fn new() -> Self {
+    /// An empty registry with every family registered.
+    pub fn new() -> Self {
         let mut registry = Registry::with_prefix("extws");
         let m = Self {
             connections_open: Family::default(),
@@ -132,6 +138,13 @@ impl Metrics {
             .inc();
     }
 
+    /// Records one handler call's latency.
+    pub fn invocation(&self, tenant: &str, seconds: f64) {
+        self.invocation_seconds
+            .get_or_create(&self::tenant(tenant))
+            .observe(seconds);
+    }
+
     /// Counts one new instance.
     pub fn instance(&self, tenant: &str, lifecycle: &str) {
         self.instances_created
@@ -149,12 +162,6 @@ impl Metrics {
             .expect("writing to a String cannot fail");
         out
     }
-}
-
-/// The process-wide metrics.
-pub fn metrics() -> &'static Metrics {
-    static METRICS: OnceLock<Metrics> = OnceLock::new();
-    METRICS.get_or_init(Metrics::new)
 }
 
 /// Labels for a tenant.

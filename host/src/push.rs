@@ -36,6 +36,14 @@ pub enum PushError {
     Invalid(String),
 }
 
+/// Checks a topic name: 1 to 256 bytes.
+pub fn check_topic(topic: &str) -> Result<(), PushError> {
+    if topic.is_empty() || topic.len() > 256 {
+        return Err(PushError::Invalid("topic must be 1 to 256 bytes".into()));
+    }
+    Ok(())
+}
+
 /// A connection's receiving end: pushed envelopes, and a signal when it fell behind.
 pub struct Mailbox {
     /// The connection's id.
@@ -160,6 +168,25 @@ impl Bus {
         let hub = Arc::new(Hub::default());
         tokio::spawn(subscribe_forever(client, hub.clone()));
         Ok(Self::Redis { hub, publisher })
+    }
+
+    /// Pushes a `{"Type": msg_type, "Data": data}` envelope to `tenant`'s `target`; `data`
+    /// must be JSON and `msg_type` not empty.
+    pub async fn push(
+        &self,
+        tenant: &str,
+        target: &Target,
+        msg_type: &str,
+        data: &str,
+    ) -> Result<(), PushError> {
+        if serde_json::from_str::<&serde_json::value::RawValue>(data).is_err() {
+            return Err(PushError::Invalid("data is not JSON".into()));
+        }
+        if msg_type.is_empty() {
+            return Err(PushError::Invalid("empty msg-type".into()));
+        }
+        let envelope = crate::envelope::reply(msg_type, data, None);
+        self.publish(tenant, target, envelope).await
     }
 
     /// Publishes `envelope` for `tenant`'s `target`.

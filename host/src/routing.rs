@@ -1,14 +1,13 @@
-//! A tenant's routing table from message `Type` to components, and hot reload: the table is
-//! swapped atomically, so in-flight calls finish on the component they started with while new
-//! messages use the new one.
+//! A tenant's routing table from message `Type` to components, and its replacement by hot
+//! reload: the table is swapped atomically, so in-flight calls finish on the component they
+//! started with while new messages use the new one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
 
 use anyhow::bail;
 
-use crate::runtime::{Capabilities, Limits, LoadedComponent, Runtime};
+use crate::runtime::{ComponentSpec, LoadContext, LoadedComponent, Runtime};
 
 /// One immutable routing table.
 pub struct Routing {
@@ -65,19 +64,8 @@ impl Routing {
 pub struct Router {
     tenant: Arc<str>,
     fanout: bool,
-    limits: Limits,
-    capabilities: Arc<Capabilities>,
     runtime: Runtime,
     current: RwLock<Arc<Routing>>,
-}
-
-/// What a file looked like when last loaded: a changed stamp means a reload.
-pub type FileStamp = Option<(SystemTime, u64)>;
-
-/// The modification time and size of `path`.
-pub fn stamp(path: &std::path::Path) -> FileStamp {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
 }
 
 impl Router {
@@ -85,15 +73,13 @@ impl Router {
     pub async fn load(
         tenant: Arc<str>,
         runtime: &Runtime,
-        specs: &[crate::runtime::ComponentSpec],
-        limits: &Limits,
-        capabilities: Capabilities,
+        specs: &[ComponentSpec],
+        context: &LoadContext,
         fanout: bool,
     ) -> anyhow::Result<Self> {
-        let capabilities = Arc::new(capabilities);
         let mut components = Vec::new();
         for spec in specs {
-            let component = LoadedComponent::load(runtime, spec, limits, capabilities.clone())
+            let component = LoadedComponent::load(runtime, spec, context.clone())
                 .await
                 .map_err(|e| anyhow::anyhow!("tenant {tenant}: {e}"))?;
             tracing::info!(
@@ -108,8 +94,6 @@ impl Router {
         Ok(Self {
             tenant,
             fanout,
-            limits: limits.clone(),
-            capabilities,
             runtime: runtime.clone(),
             current: RwLock::new(Arc::new(routing)),
         })
@@ -122,81 +106,17 @@ impl Router {
 
     /// Reloads component `index` from its file. On any error the old table stays and the
     /// error is returned (and logged by the caller).
-    pub async fn reload(&self, index: usize) -> anyhow::Result<()> {
+    pub async fn reload(&self, index: usize, context: &LoadContext) -> anyhow::Result<()> {
         let old = self.current();
         let Some(previous) = old.components.get(index) else {
             bail!("no component {index}");
         };
-        let component = LoadedComponent::load(
-            &self.runtime,
-            &previous.spec,
-            &self.limits,
-            self.capabilities.clone(),
-        )
-        .await?;
+        let component =
+            LoadedComponent::load(&self.runtime, &previous.spec, context.clone()).await?;
         let mut components = old.components.clone();
         components[index] = Arc::new(component);
         let routing = Routing::build(&self.tenant, components, self.fanout)?;
         *self.current.write().expect("routing lock") = Arc::new(routing);
         Ok(())
-    }
-}
-
-/// How often `--watch` looks at component files.
-pub const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(300);
-
-/// `--watch`: polls every tenant's component files and reloads one when its modification time
-/// or size changes (once it has stopped changing). A component that fails to load keeps the
-/// old one serving, and the reason is logged. Runs until the task is aborted.
-pub async fn watch(shared: Arc<crate::connection::Shared>) {
-    let mut seen: HashMap<(usize, usize), FileStamp> = HashMap::new();
-    let mut tenants = shared.tenants();
-    for (t, tenant) in tenants.iter().enumerate() {
-        for (c, component) in tenant.routing().components.iter().enumerate() {
-            seen.insert((t, c), stamp(&component.spec.path));
-        }
-    }
-    loop {
-        tokio::time::sleep(WATCH_INTERVAL).await;
-        let current = shared.tenants();
-        if !Arc::ptr_eq(&current, &tenants) {
-            // The configuration was reloaded: start over with its files.
-            tenants = current;
-            seen.clear();
-            for (t, tenant) in tenants.iter().enumerate() {
-                for (c, component) in tenant.routing().components.iter().enumerate() {
-                    seen.insert((t, c), stamp(&component.spec.path));
-                }
-            }
-        }
-        for (t, tenant) in tenants.iter().enumerate() {
-            let routing = tenant.routing();
-            for (c, component) in routing.components.iter().enumerate() {
-                let path = &component.spec.path;
-                let now = stamp(path);
-                if now.is_none() || seen.get(&(t, c)) == Some(&now) {
-                    continue;
-                }
-                // Let a writer finish: reload only once the file is stable.
-                tokio::time::sleep(WATCH_INTERVAL).await;
-                if stamp(path) != now {
-                    continue;
-                }
-                seen.insert((t, c), now);
-                match tenant.reload(c).await {
-                    Ok(()) => tracing::info!(
-                        tenant = &*tenant.name,
-                        path = %path.display(),
-                        "reloaded component"
-                    ),
-                    Err(e) => tracing::error!(
-                        tenant = &*tenant.name,
-                        path = %path.display(),
-                        error = %format!("{e:#}"),
-                        "reload failed; the previous version keeps serving"
-                    ),
-                }
-            }
-        }
     }
 }

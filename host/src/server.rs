@@ -1,6 +1,7 @@
 //! The accept loop and graceful shutdown: load everything first, then listen, serve each
-//! connection on its own task, and on shutdown stop accepting, let in-flight messages finish
-//! and close every socket with 1001.
+//! connection on its own task ([`crate::gateway`]), and on shutdown stop accepting, let
+//! in-flight messages finish within their deadline, close every socket with 1001, and return
+//! within a bound whatever the clients do.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -8,58 +9,21 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
-use anyhow::Context as _;
-
-use crate::config::{Config, StateConfig};
-use crate::connection::{self, Shared};
-use crate::push::Bus;
+use crate::config::Config;
+use crate::gateway::Gateway;
+use crate::metrics::Metrics;
 use crate::runtime::Runtime;
-use crate::state::KvStore;
-use crate::tenants::Tenants;
+use crate::shutdown::Shutdown;
+use crate::state::Services;
+use crate::tenants::{TenantSet, Tenants};
 
 /// A server whose components are compiled and checked, ready to accept connections.
 pub struct Prepared {
-    shared: Arc<Shared>,
-    watch: bool,
+    gateway: Arc<Gateway>,
     runtime: Runtime,
     config: Config,
-    services: Option<Services>,
-}
-
-/// The state store and push bus shared by all tenants (each reaches only its namespace).
-#[derive(Clone)]
-pub struct Services {
-    /// Key-value store.
-    pub kv: KvStore,
-    /// Push bus.
-    pub bus: Bus,
-}
-
-impl Services {
-    /// Opens the configured backends: Redis for both when `redis` is set, else the embedded
-    /// store under `data_dir` with in-process push; none when neither is configured.
-    pub async fn open(config: &StateConfig) -> anyhow::Result<Option<Self>> {
-        if let Some(url) = &config.redis {
-            let kv = KvStore::connect_redis(url)
-                .await
-                .with_context(|| format!("connecting to Redis at {url}"))?;
-            let bus = Bus::redis(url).await?;
-            info!("state and push: Redis");
-            return Ok(Some(Self { kv, bus }));
-        }
-        let Some(dir) = &config.data_dir else {
-            return Ok(None);
-        };
-        let kv = KvStore::open_embedded(dir)
-            .with_context(|| format!("opening the state store in {}", dir.display()))?;
-        info!(dir = %dir.display(), "state: embedded store; push: in-process");
-        Ok(Some(Self {
-            kv,
-            bus: Bus::Local(Arc::default()),
-        }))
-    }
 }
 
 impl Prepared {
@@ -68,20 +32,20 @@ impl Prepared {
     /// before anything listens.
     pub async fn new(config: Config) -> anyhow::Result<Self> {
         let runtime = Runtime::new(&config.engine)?;
-        let services = Services::open(&config.state).await?;
-        let tenants = Tenants::load(&runtime, &config.tenants, services.as_ref()).await?;
-        let max_frame_bytes = config
-            .tenants
-            .iter()
-            .map(|t| t.max_message_bytes)
-            .max()
-            .unwrap_or(1 << 20);
+        let state = &config.state;
+        let services = Services::open(state.redis.as_deref(), state.data_dir.as_deref()).await?;
+        let metrics = Arc::new(Metrics::new());
+        let tenants = Tenants::load(&runtime, &config.tenants, services.as_ref(), &metrics).await?;
+        let gateway = Gateway {
+            tenants: Arc::new(TenantSet::new(tenants)),
+            metrics,
+            timeouts: config.timeouts.clone(),
+            services,
+        };
         Ok(Self {
-            shared: Arc::new(Shared::new(tenants, max_frame_bytes)),
-            watch: config.watch,
+            gateway: Arc::new(gateway),
             runtime,
             config,
-            services,
         })
     }
 
@@ -91,8 +55,7 @@ impl Prepared {
         let Some(path) = &self.config.source else {
             anyhow::bail!("not serving a configuration file");
         };
-        let mut config = Config::from_file(path)?;
-        config.watch = self.config.watch;
+        let config = Config::from_file(path)?;
         let (old, new) = (&self.config.engine, &config.engine);
         if new.total_instances > old.total_instances
             || new.max_memory_bytes > old.max_memory_bytes
@@ -104,20 +67,25 @@ impl Prepared {
                  than the server started with; restart to apply it"
             );
         }
-        // What the command line gave (--data-dir, --redis) still applies unless the file says.
-        let running = &self.config.state;
-        if config.state.data_dir.is_none() {
-            config.state.data_dir = running.data_dir.clone();
-        }
-        if config.state.redis.is_none() {
-            config.state.redis = running.redis.clone();
-        }
-        if config.state != self.config.state {
+        // The command line's --data-dir / --redis apply to the new file as they did at start.
+        if config.state.with_flags(&self.config.state_flags) != self.config.state {
             anyhow::bail!("data_dir and redis cannot change on reload; restart to apply them");
         }
-        let tenants = Tenants::load(&self.runtime, &config.tenants, self.services.as_ref()).await?;
-        self.shared.replace_tenants(tenants);
+        let gateway = &self.gateway;
+        let services = gateway.services.as_ref();
+        let tenants =
+            Tenants::load(&self.runtime, &config.tenants, services, &gateway.metrics).await?;
+        gateway.tenants.replace(tenants);
         Ok(())
+    }
+
+    /// The longest any part of shutdown may take: in-flight calls get their deadline, a
+    /// reply its write deadline, the close its grace twice (close frame, then the client's
+    /// answer); then the server returns and whatever is left is dropped.
+    pub fn shutdown_bound(&self) -> Duration {
+        let t = &self.config.timeouts;
+        let deadline = self.config.tenants.iter().map(|t| t.limits.timeout).max();
+        deadline.unwrap_or_default() + t.push_send + t.close_grace * 2 + Duration::from_secs(1)
     }
 }
 
@@ -133,27 +101,32 @@ pub async fn run(
     eprintln!("listening on ws://{addr}");
     let (notify_shutdown, _) = broadcast::channel::<()>(1);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let gateway = prepared.gateway.clone();
     let watcher = prepared
+        .config
         .watch
-        .then(|| tokio::spawn(crate::routing::watch(prepared.shared.clone())));
+        .then(|| tokio::spawn(crate::watch::watch(gateway.tenants.clone())));
+    let bound = prepared.shutdown_bound();
     let prepared = Arc::new(prepared);
     let reloader = reload_on_sighup(&prepared);
     tokio::select! {
-        () = accept_loop(&listener, &prepared.shared, &notify_shutdown, &done_tx) => {}
+        () = accept_loop(&listener, &gateway, &notify_shutdown, &done_tx) => {}
         () = shutdown => info!("shutting down: no new connections, finishing in-flight messages"),
     }
     drop(listener);
-    if let Some(watcher) = watcher {
-        watcher.abort();
-    }
-    if let Some(reloader) = reloader {
-        reloader.abort();
+    for task in [watcher, reloader].into_iter().flatten() {
+        task.abort();
     }
     drop(notify_shutdown);
     drop(done_tx);
     // Every connection task holds a clone of `done_tx`; recv returns None when the last ends.
-    let _ = done_rx.recv().await;
-    info!("shut down");
+    match tokio::time::timeout(bound, done_rx.recv()).await {
+        Ok(_) => info!("shut down"),
+        Err(_) => warn!(
+            ?bound,
+            "shut down with connections still open: dropping them"
+        ),
+    }
     Ok(())
 }
 
@@ -176,7 +149,7 @@ fn reload_on_sighup(prepared: &Arc<Prepared>) -> Option<tokio::task::JoinHandle<
 
 async fn accept_loop(
     listener: &TcpListener,
-    shared: &Arc<Shared>,
+    gateway: &Arc<Gateway>,
     notify_shutdown: &broadcast::Sender<()>,
     done: &mpsc::Sender<()>,
 ) {
@@ -184,11 +157,11 @@ async fn accept_loop(
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                let shutdown = notify_shutdown.subscribe();
+                let gateway = gateway.clone();
+                let shutdown = Shutdown::new(notify_shutdown.subscribe());
                 let done = done.clone();
                 tokio::spawn(async move {
-                    connection::accept(stream, peer, shared, shutdown).await;
+                    gateway.accept(stream, peer, shutdown).await;
                     drop(done);
                 });
             }

@@ -9,10 +9,13 @@ use crate::auth::{TelegramUser, telegram};
 use crate::cli::{CallArgs, CheckArgs, SignArgs};
 use crate::config;
 use crate::config::Config;
+use crate::dispatch::error_code;
 use crate::envelope::{self, ErrorCode};
-use crate::runtime::host::{CallerInfo, to_wit_user};
+use crate::metrics::Metrics;
+use crate::runtime::host::to_wit_user;
 use crate::runtime::{
-    ComponentSpec, ConnectionInstances, EngineSettings, Invocation, LoadedComponent, Runtime,
+    CallerInfo, ComponentSpec, ConnectionInstances, EngineSettings, Invocation, LoadContext,
+    LoadedComponent, Runtime,
 };
 use crate::tenants::Tenant;
 
@@ -36,7 +39,12 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
         consume_fuel: false,
     })?;
     let spec = ComponentSpec::fresh(&args.component);
-    let component = LoadedComponent::load(&runtime, &spec, &limits, Default::default()).await?;
+    let context = LoadContext {
+        limits,
+        capabilities: Default::default(),
+        on_instance: std::sync::Arc::new(|_| {}),
+    };
+    let component = LoadedComponent::load(&runtime, &spec, context).await?;
     if !component.message_types.contains(&args.msg_type) {
         let message = format!(
             "no handler for Type {:?} (the component handles {:?})",
@@ -52,26 +60,16 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
         msg_type: &args.msg_type,
         data: &args.data,
         user: wit_user.as_ref(),
-        caller: CallerInfo {
-            tenant: "call".into(),
-            component: component.name.clone(),
-            init_data: None,
-            connection: None,
-            state: None,
-        },
+        caller: CallerInfo::new("call".into(), component.name.clone()),
     };
     let mut instances = ConnectionInstances::default();
+    let max_reply = args.limits.max_message_bytes;
     match component
-        .invoke(
-            invocation,
-            &limits,
-            args.limits.max_message_bytes,
-            &mut instances,
-        )
+        .invoke(invocation, max_reply, &mut instances)
         .await
     {
         Ok(r) => Ok((envelope::reply(&r.msg_type, &r.data, None), true)),
-        Err(e) => Ok((envelope::error(e.code(), &e.to_string(), None), false)),
+        Err(e) => Ok((envelope::error(error_code(&e), &e.to_string(), None), false)),
     }
 }
 
@@ -93,8 +91,9 @@ pub async fn check(args: &CheckArgs) -> bool {
         }
     };
     let mut ok = true;
+    let metrics = std::sync::Arc::new(Metrics::new());
     for tenant in &config.tenants {
-        match Tenant::load(&runtime, tenant, None).await {
+        match Tenant::load(&runtime, tenant, None, metrics.clone()).await {
             Ok(loaded) => println!(
                 "tenant {}: route {}{}, {} component(s), types {}",
                 tenant.name,

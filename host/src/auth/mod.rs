@@ -23,9 +23,6 @@ use tokio_tungstenite::tungstenite::http;
 pub use telegram::{InitDataError, ValidInitData, Verifier};
 pub use user::{Chat, InitDataContext, TelegramUser};
 
-use crate::runtime::bindings::User;
-use crate::runtime::host::to_wit_user;
-
 /// The subprotocol name a browser offers beside its `tma.` protocol; echoed when offered.
 pub const PLAIN_SUBPROTOCOL: &str = "extws";
 /// Prefix of the subprotocol that carries base64url initData.
@@ -226,8 +223,6 @@ pub enum HandshakeAuth {
 pub struct Session {
     /// The Telegram user, when the initData had one.
     pub user: Option<TelegramUser>,
-    /// The same user as the WIT record passed to `handle`.
-    pub wit_user: Option<User>,
     /// The rest of the initData, for the `session` import.
     pub init_data: Option<Arc<InitDataContext>>,
 }
@@ -240,7 +235,6 @@ impl Session {
 
     fn from_valid(valid: ValidInitData) -> Self {
         Self {
-            wit_user: valid.user.as_ref().map(to_wit_user),
             user: valid.user,
             init_data: Some(Arc::new(valid.context)),
         }

@@ -146,11 +146,31 @@ struct ComponentFile {
     path: PathBuf,
     /// `fresh` (default), `pooled` or `connection`.
     #[serde(default)]
-    lifecycle: Lifecycle,
+    lifecycle: LifecycleFile,
     /// Pooled: calls per instance before it is replaced. Default 10000.
     max_uses: Option<u32>,
     /// Pooled: idle instances kept. Default 8.
     pool_size: Option<usize>,
+}
+
+/// `lifecycle = "..."`.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum LifecycleFile {
+    #[default]
+    Fresh,
+    Pooled,
+    Connection,
+}
+
+impl From<LifecycleFile> for Lifecycle {
+    fn from(l: LifecycleFile) -> Self {
+        match l {
+            LifecycleFile::Fresh => Lifecycle::Fresh,
+            LifecycleFile::Pooled => Lifecycle::Pooled,
+            LifecycleFile::Connection => Lifecycle::Connection,
+        }
+    }
 }
 
 impl Config {
@@ -216,7 +236,7 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
         }
         let defaults = ComponentSpec::fresh(&path);
         let spec = ComponentSpec {
-            lifecycle: c.lifecycle,
+            lifecycle: c.lifecycle.into(),
             max_uses: c.max_uses.unwrap_or(defaults.max_uses),
             pool_size: c.pool_size.unwrap_or(defaults.pool_size),
             path,
@@ -371,33 +391,5 @@ fn capabilities(c: CapabilitiesFile, base: &Path) -> anyhow::Result<Capabilities
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(toml: &str) -> String {
-        format!("{:#}", Config::from_toml(toml, Path::new(".")).unwrap_err())
-    }
-
-    #[test]
-    fn unknown_keys_are_named_with_their_line() {
-        let e = err("[[tenant]]\nname = \"a\"\nroute = \"/a\"\ncolour = \"red\"\n");
-        assert!(e.contains("colour") && e.contains("line 4"), "{e}");
-    }
-
-    #[test]
-    fn auth_must_be_explicit() {
-        let e = err(
-            "[[tenant]]\nname = \"a\"\n[tenant.auth]\n[[tenant.component]]\npath = \"Cargo.toml\"\n",
-        );
-        assert!(e.contains("bot_token_env"), "{e}");
-    }
-
-    #[test]
-    fn limits_are_checked() {
-        let e = err(concat!(
-            "[[tenant]]\nname = \"a\"\n[tenant.auth]\nnone = true\n",
-            "[tenant.limits]\nmax_concurrency = 0\n[[tenant.component]]\npath = \"Cargo.toml\"\n"
-        ));
-        assert!(e.contains("max_concurrency"), "{e}");
-    }
-}
+#[path = "file_tests.rs"]
+mod tests;

@@ -87,6 +87,38 @@ pub struct Config {
     pub source: Option<PathBuf>,
     /// Where key-value state lives and how pushes travel.
     pub state: StateConfig,
+    /// What the command line said about state (`--data-dir`, `--redis`), applied over the
+    /// file's values at startup and again on every reload.
+    pub state_flags: StateConfig,
+    /// Connection timers.
+    pub timeouts: Timeouts,
+}
+
+/// Connection timers. The defaults suit a public server; tests shorten them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// How long a client may take to send its whole request head and finish the upgrade.
+    pub handshake: Duration,
+    /// A ping after this much silence from the client.
+    pub ping_interval: Duration,
+    /// A connection silent for this long is closed with 1001 `idle`.
+    pub idle: Duration,
+    /// A push the client does not take within this time cuts it off as a slow consumer.
+    pub push_send: Duration,
+    /// How long a closing connection waits for the client to take the close frame and answer.
+    pub close_grace: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            handshake: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(30),
+            idle: Duration::from_secs(90),
+            push_send: Duration::from_secs(10),
+            close_grace: Duration::from_secs(2),
+        }
+    }
 }
 
 /// State and push backends.
@@ -106,18 +138,29 @@ pub const DEFAULT_QUOTA: Quota = Quota {
     max_bytes: 64 << 20,
 };
 
+impl StateConfig {
+    /// This (a file's) state settings with the command line's applied: `--redis` wins over
+    /// the file, the file's `data_dir` over `--data-dir`.
+    pub fn with_flags(&self, flags: &StateConfig) -> StateConfig {
+        StateConfig {
+            data_dir: self.data_dir.clone().or_else(|| flags.data_dir.clone()),
+            redis: flags.redis.clone().or_else(|| self.redis.clone()),
+        }
+    }
+}
+
 impl Config {
     /// The configuration of `serve`: the `--config` file, or one tenant from the flags.
     pub fn from_serve_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        let state_flags = StateConfig {
+            data_dir: Some(args.data_dir.clone()),
+            redis: args.redis.clone(),
+        };
         if let Some(path) = &args.config {
             let mut config = Self::from_file(path)?;
             config.watch = args.watch;
-            if config.state.data_dir.is_none() {
-                config.state.data_dir = Some(args.data_dir.clone());
-            }
-            if args.redis.is_some() {
-                config.state.redis = args.redis.clone();
-            }
+            config.state = config.state.with_flags(&state_flags);
+            config.state_flags = state_flags;
             return Ok(config);
         }
         for path in &args.components {
@@ -136,7 +179,7 @@ impl Config {
                 .components
                 .iter()
                 .map(|path| ComponentSpec {
-                    lifecycle: args.lifecycle,
+                    lifecycle: args.lifecycle.into(),
                     ..ComponentSpec::fresh(path)
                 })
                 .collect(),
@@ -149,10 +192,8 @@ impl Config {
         };
         let mut config = Self::new(vec![tenant]);
         config.watch = args.watch;
-        config.state = StateConfig {
-            data_dir: Some(args.data_dir.clone()),
-            redis: args.redis.clone(),
-        };
+        config.state = state_flags.clone();
+        config.state_flags = state_flags;
         Ok(config)
     }
 
@@ -178,6 +219,8 @@ impl Config {
             watch: false,
             source: None,
             state: StateConfig::default(),
+            state_flags: StateConfig::default(),
+            timeouts: Timeouts::default(),
         }
     }
 }

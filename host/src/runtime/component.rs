@@ -1,57 +1,22 @@
 //! One loaded handler component: compiled once, pre-instantiated, asked for its message types
-//! at load time, and invoked per its [`Lifecycle`] with a deadline, optional fuel and a memory
-//! cap.
+//! at load time, and invoked per its lifecycle ([`super::instances`]) under one deadline per
+//! call ([`super::invoke`]).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
+use wasmtime::Store;
 use wasmtime::component::Component;
-use wasmtime::{Store, Trap, UpdateDeadline};
 
-use super::bindings::{Handler, HandlerError, HandlerPre, Response, User};
+use super::bindings::{Handler, HandlerPre, Response, User};
 use super::engine::Runtime;
 use super::host::{CallerInfo, Capabilities, HostState};
+use super::instances::{
+    ConnectionInstances, Fresh, Instance, InstancePolicy, Lifecycle, PerConnection, Pooled,
+};
+use super::invoke::{Deadline, Invocation, InvokeError, Phase, classify};
 use super::limits::Limits;
-
-/// How long an instance lives. Fresh is the default and the strongest isolation.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    clap::ValueEnum,
-    serde::Deserialize,
-    serde::Serialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Lifecycle {
-    /// A new instance for every message: nothing survives a call.
-    #[default]
-    Fresh,
-    /// Warm instances reused across messages of the same tenant (never across tenants),
-    /// discarded after any failure and after `max_uses` calls. Memory may carry over between
-    /// users of one tenant.
-    Pooled,
-    /// One instance per connection, so a handler can keep session state in memory; discarded
-    /// with the connection or after any failure.
-    Connection,
-}
-
-impl Lifecycle {
-    /// The configuration name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fresh => "fresh",
-            Self::Pooled => "pooled",
-            Self::Connection => "connection",
-        }
-    }
-}
 
 /// Which component to load and how to run it.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,62 +58,20 @@ pub enum LoadError {
     MessageTypes { path: PathBuf, reason: String },
 }
 
-/// Why one call did not produce a response. Each maps to a `HandlerException` code.
-#[derive(Debug, thiserror::Error)]
-pub enum InvokeError {
-    /// The guest returned its own `handler-error`.
-    #[error("{}", .0.message)]
-    Handler(HandlerError),
-    /// The call ran past its deadline or its fuel.
-    #[error("the handler ran past its {0}")]
-    Timeout(String),
-    /// The guest hit a resource limit (memory, stack, tables, instances, reply size).
-    #[error("the handler exceeded its {0}")]
-    Limit(&'static str),
-    /// The guest trapped (panic, unreachable, out-of-bounds access, ...).
-    #[error("the handler failed: {0}")]
-    Trap(String),
-    /// The guest returned a reply the host cannot send (not JSON).
-    #[error("the handler returned an invalid reply: {0}")]
-    InvalidReply(String),
-}
+/// Called once per instance created for a call or hook (not for the load-time one), with the
+/// component's lifecycle: how the owner counts instances without the runtime knowing metrics.
+pub type InstanceObserver = Arc<dyn Fn(Lifecycle) + Send + Sync>;
 
-impl InvokeError {
-    /// The `HandlerException` code the client gets.
-    pub fn code(&self) -> crate::envelope::ErrorCode {
-        use crate::envelope::ErrorCode;
-        match self {
-            Self::Handler(_) => ErrorCode::HandlerError,
-            Self::Timeout(_) => ErrorCode::Timeout,
-            Self::Limit(_) => ErrorCode::Limit,
-            Self::Trap(_) | Self::InvalidReply(_) => ErrorCode::HandlerFailed,
-        }
-    }
+/// What a component gets from its tenant when it is loaded.
+#[derive(Clone)]
+pub struct LoadContext {
+    /// The tenant's per-call limits.
+    pub limits: Limits,
+    /// The tenant's capability grants.
+    pub capabilities: Arc<Capabilities>,
+    /// Counts created instances.
+    pub on_instance: InstanceObserver,
 }
-
-/// The inputs of one call.
-pub struct Invocation<'a> {
-    /// The request's `Type`.
-    pub msg_type: &'a str,
-    /// JSON text of the request's `Data`.
-    pub data: &'a str,
-    /// The authenticated user, as the WIT record.
-    pub user: Option<&'a User>,
-    /// Tenant, component and session of the caller.
-    pub caller: CallerInfo,
-}
-
-/// A live instance with its store.
-pub struct Instance {
-    store: Store<HostState>,
-    handler: Handler,
-    raw: wasmtime::component::Instance,
-    uses: u32,
-}
-
-/// The connection-lifecycle instances of one connection, by component.
-#[derive(Default)]
-pub struct ConnectionInstances(HashMap<u64, Instance>);
 
 /// A compiled, pre-instantiated handler component of one tenant.
 pub struct LoadedComponent {
@@ -158,11 +81,10 @@ pub struct LoadedComponent {
     pub spec: ComponentSpec,
     /// The `Type`s it handles, from `message-types`.
     pub message_types: Vec<String>,
-    id: u64,
     runtime: Runtime,
     pre: HandlerPre<HostState>,
-    capabilities: Arc<Capabilities>,
-    pool: Mutex<Vec<Instance>>,
+    context: LoadContext,
+    policy: Box<dyn InstancePolicy>,
     hooks: Vec<Hook>,
 }
 
@@ -187,16 +109,12 @@ impl Hook {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The tenant name of the one instance created at load time to ask for message types.
-const LOADING_TENANT: &str = "(loading)";
-
 impl LoadedComponent {
     /// Compiles the component, checks it against the world, and asks for its message types.
     pub async fn load(
         runtime: &Runtime,
         spec: &ComponentSpec,
-        limits: &Limits,
-        capabilities: Arc<Capabilities>,
+        context: LoadContext,
     ) -> Result<Self, LoadError> {
         let path = spec.path.as_path();
         let component =
@@ -214,20 +132,26 @@ impl LoadedComponent {
             .collect();
         let instance_pre = runtime.linker.instantiate_pre(&component).map_err(world)?;
         let pre = HandlerPre::new(instance_pre).map_err(world)?;
+        let policy: Box<dyn InstancePolicy> = match spec.lifecycle {
+            Lifecycle::Fresh => Box::new(Fresh),
+            Lifecycle::Pooled => Box::new(Pooled::new(spec.max_uses, spec.pool_size)),
+            Lifecycle::Connection => Box::new(PerConnection {
+                component: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            }),
+        };
         let mut loaded = Self {
             name: display_name(path),
             spec: spec.clone(),
             message_types: Vec::new(),
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             runtime: runtime.clone(),
             pre,
-            capabilities,
-            pool: Mutex::new(Vec::new()),
+            context,
+            policy,
             hooks,
         };
         loaded.message_types =
             loaded
-                .ask_message_types(limits)
+                .ask_message_types()
                 .await
                 .map_err(|reason| LoadError::MessageTypes {
                     path: path.to_path_buf(),
@@ -236,23 +160,20 @@ impl LoadedComponent {
         Ok(loaded)
     }
 
-    async fn ask_message_types(&self, limits: &Limits) -> Result<Vec<String>, String> {
-        let caller = CallerInfo {
-            tenant: LOADING_TENANT.into(),
-            component: self.name.clone(),
-            init_data: None,
-            connection: None,
-            state: None,
-        };
-        let mut instance = self
-            .instantiate(caller, limits)
+    async fn ask_message_types(&self) -> Result<Vec<String>, String> {
+        let caller = CallerInfo::new("(loading)".into(), self.name.clone());
+        let deadline = Deadline::start(&self.context.limits);
+        let types = deadline
+            .enforce(async {
+                let mut instance = self.instantiate(caller, &deadline).await?;
+                instance
+                    .handler
+                    .call_message_types(&mut instance.store)
+                    .await
+                    .map_err(|e| classify(e, &instance.store, &deadline, Phase::Call))
+            })
             .await
-            .map_err(|e| format!("instantiating: {e}"))?;
-        let types = instance
-            .handler
-            .call_message_types(&mut instance.store)
-            .await
-            .map_err(|e| format!("{e:#}"))?;
+            .map_err(|e| e.to_string())?;
         if types.is_empty() {
             return Err("returned no message types".into());
         }
@@ -262,22 +183,21 @@ impl LoadedComponent {
         Ok(types)
     }
 
+    /// A new instance in a new store armed with `deadline`.
     async fn instantiate(
         &self,
         caller: CallerInfo,
-        limits: &Limits,
+        deadline: &Deadline,
     ) -> Result<Instance, InvokeError> {
-        if &*caller.tenant != LOADING_TENANT {
-            crate::metrics::metrics().instance(&caller.tenant, self.spec.lifecycle.as_str());
-        }
-        let state = HostState::new(caller, limits, &self.capabilities)
+        let limits = &self.context.limits;
+        let state = HostState::new(caller, limits, &self.context.capabilities)
             .map_err(|e| InvokeError::Trap(format!("preparing the sandbox: {e:#}")))?;
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
-        arm(&mut store, limits, self.runtime.fuel_enabled);
+        deadline.arm(&mut store, limits, self.runtime.fuel_enabled);
         let raw = match self.pre.instance_pre().instantiate_async(&mut store).await {
             Ok(raw) => raw,
-            Err(e) => return Err(classify(e, &store, limits)),
+            Err(e) => return Err(classify(e, &store, deadline, Phase::Instantiate)),
         };
         match Handler::new(&mut store, &raw) {
             Ok(handler) => Ok(Instance {
@@ -286,85 +206,63 @@ impl LoadedComponent {
                 raw,
                 uses: 0,
             }),
-            Err(e) => Err(classify(e, &store, limits)),
+            Err(e) => Err(classify(e, &store, deadline, Phase::Instantiate)),
         }
     }
 
-    /// Runs one message on an instance chosen by the lifecycle. `connection` holds this
+    /// An instance for one call: a kept one (re-armed, told its new caller) or a new one.
+    async fn acquire(
+        &self,
+        caller: &CallerInfo,
+        deadline: &Deadline,
+        connection: &mut ConnectionInstances,
+    ) -> Result<Instance, InvokeError> {
+        if let Some(mut instance) = self.policy.take(connection) {
+            let limits = &self.context.limits;
+            let state = instance.store.data_mut();
+            state.caller = caller.clone();
+            state.limiter.reset();
+            deadline.arm(&mut instance.store, limits, self.runtime.fuel_enabled);
+            return Ok(instance);
+        }
+        (self.context.on_instance)(self.spec.lifecycle);
+        self.instantiate(caller.clone(), deadline).await
+    }
+
+    /// Runs one message on an instance chosen by the lifecycle, within the tenant's deadline
+    /// (which also bounds time spent blocked in host calls). `connection` holds this
     /// connection's instances for the `connection` lifecycle.
     pub async fn invoke(
         &self,
         call: Invocation<'_>,
-        limits: &Limits,
         max_reply_bytes: usize,
         connection: &mut ConnectionInstances,
     ) -> Result<Response, InvokeError> {
-        match self.spec.lifecycle {
-            Lifecycle::Fresh => {
-                let mut instance = self.instantiate(call.caller.clone(), limits).await?;
-                self.call_on(&mut instance, &call, limits, max_reply_bytes)
-                    .await
-            }
-            Lifecycle::Pooled => {
-                let idle = self.pool.lock().expect("pool lock").pop();
-                let mut instance = match idle {
-                    Some(instance) => instance,
-                    None => self.instantiate(call.caller.clone(), limits).await?,
-                };
-                let result = self
-                    .call_on(&mut instance, &call, limits, max_reply_bytes)
-                    .await;
-                if reusable(&result) && instance.uses < self.spec.max_uses {
-                    let mut pool = self.pool.lock().expect("pool lock");
-                    if pool.len() < self.spec.pool_size {
-                        pool.push(instance);
-                    }
-                }
-                result
-            }
-            Lifecycle::Connection => {
-                let mut instance = match connection.0.remove(&self.id) {
-                    Some(instance) => instance,
-                    None => self.instantiate(call.caller.clone(), limits).await?,
-                };
-                let result = self
-                    .call_on(&mut instance, &call, limits, max_reply_bytes)
-                    .await;
-                if reusable(&result) {
-                    connection.0.insert(self.id, instance);
-                }
-                result
-            }
-        }
-    }
-
-    async fn call_on(
-        &self,
-        instance: &mut Instance,
-        call: &Invocation<'_>,
-        limits: &Limits,
-        max_reply_bytes: usize,
-    ) -> Result<Response, InvokeError> {
-        let store = &mut instance.store;
-        store.data_mut().caller = call.caller.clone();
-        store.data_mut().limiter.memory_refused = false;
-        arm(store, limits, self.runtime.fuel_enabled);
+        let deadline = Deadline::start(&self.context.limits);
+        let mut instance = deadline
+            .enforce(self.acquire(&call.caller, &deadline, connection))
+            .await?;
         instance.uses += 1;
-        let result = instance
-            .handler
-            .call_handle(&mut *store, call.msg_type, call.data, call.user)
+        let result = deadline
+            .enforce(async {
+                instance
+                    .handler
+                    .call_handle(&mut instance.store, call.msg_type, call.data, call.user)
+                    .await
+                    .map_err(|e| classify(e, &instance.store, &deadline, Phase::Call))
+            })
             .await;
         let response = match result {
             Ok(Ok(response)) => response,
-            Ok(Err(handler_error)) => return Err(InvokeError::Handler(handler_error)),
-            Err(e) => return Err(classify(e, store, limits)),
+            Ok(Err(handler_error)) => {
+                // The guest's own error leaves the instance usable.
+                self.policy.keep(instance, connection);
+                return Err(InvokeError::Handler(handler_error));
+            }
+            Err(e) => return Err(e),
         };
-        if response.data.len() > max_reply_bytes {
-            return Err(InvokeError::Limit("reply size limit"));
-        }
-        if serde_json::from_str::<&serde_json::value::RawValue>(&response.data).is_err() {
-            return Err(InvokeError::InvalidReply("data is not JSON".into()));
-        }
+        check_reply(&response, max_reply_bytes)?;
+        self.policy.keep(instance, connection);
         Ok(response)
     }
 
@@ -379,29 +277,41 @@ impl LoadedComponent {
         hook: Hook,
         user: Option<&User>,
         caller: CallerInfo,
-        limits: &Limits,
     ) -> Result<(), InvokeError> {
-        let mut instance = self.instantiate(caller, limits).await?;
-        let store = &mut instance.store;
-        let exported = instance
-            .raw
-            .get_typed_func::<(Option<User>,), ()>(&mut *store, hook.export())
-            .map_err(|e| InvokeError::Trap(format!("{}: {e:#}", hook.export())))?;
-        exported
-            .call_async(&mut *store, (user.cloned(),))
+        let deadline = Deadline::start(&self.context.limits);
+        (self.context.on_instance)(Lifecycle::Fresh);
+        deadline
+            .enforce(async {
+                let mut instance = self.instantiate(caller, &deadline).await?;
+                let store = &mut instance.store;
+                let exported = instance
+                    .raw
+                    .get_typed_func::<(Option<User>,), ()>(&mut *store, hook.export())
+                    .map_err(|e| InvokeError::Trap(format!("{}: {e:#}", hook.export())))?;
+                exported
+                    .call_async(&mut *store, (user.cloned(),))
+                    .await
+                    .map_err(|e| classify(e, store, &deadline, Phase::Call))
+            })
             .await
-            .map_err(|e| classify(e, store, limits))
     }
 
     /// Idle pooled instances right now (for tests and metrics).
     pub fn pooled_idle(&self) -> usize {
-        self.pool.lock().expect("pool lock").len()
+        self.policy.idle()
     }
 }
 
-/// An instance survives a call that returned normally or with its own handler error.
-fn reusable(result: &Result<Response, InvokeError>) -> bool {
-    matches!(result, Ok(_) | Err(InvokeError::Handler(_)))
+/// Every byte a guest hands back counts against the reply limit, its `Type` included; `data`
+/// must be JSON.
+fn check_reply(response: &Response, max_reply_bytes: usize) -> Result<(), InvokeError> {
+    if response.data.len() + response.msg_type.len() > max_reply_bytes {
+        return Err(InvokeError::Limit("reply size limit"));
+    }
+    if serde_json::from_str::<&serde_json::value::RawValue>(&response.data).is_err() {
+        return Err(InvokeError::InvalidReply("data is not JSON".into()));
+    }
+    Ok(())
 }
 
 fn display_name(path: &Path) -> Arc<str> {
@@ -409,48 +319,4 @@ fn display_name(path: &Path) -> Arc<str> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "component".into())
         .into()
-}
-
-/// Arms the store for one call: deadline from now, fresh fuel.
-fn arm(store: &mut Store<HostState>, limits: &Limits, fuel_enabled: bool) {
-    let deadline = Instant::now() + limits.timeout;
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        if Instant::now() >= deadline {
-            Ok(UpdateDeadline::Interrupt)
-        } else {
-            // Let other connections run while a long call continues. tokio's own yield puts
-            // the task at the back of the queue; a plain self-wake would land in the worker's
-            // LIFO slot and be polled again at once, starving everyone else.
-            Ok(UpdateDeadline::YieldCustom(
-                1,
-                Box::pin(tokio::task::yield_now()),
-            ))
-        }
-    });
-    if fuel_enabled {
-        store
-            .set_fuel(limits.fuel.unwrap_or(u64::MAX))
-            .expect("fuel is enabled on this engine");
-    }
-}
-
-fn classify(e: wasmtime::Error, store: &Store<HostState>, limits: &Limits) -> InvokeError {
-    match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => {
-            InvokeError::Timeout(format!("{} ms deadline", limits.timeout.as_millis()))
-        }
-        Some(Trap::OutOfFuel) => InvokeError::Timeout("fuel".into()),
-        Some(Trap::StackOverflow) => InvokeError::Limit("stack limit"),
-        _ if store.data().limiter.memory_refused => InvokeError::Limit("memory limit"),
-        Some(trap) => InvokeError::Trap(trap.to_string()),
-        None => {
-            let text = format!("{e:#}");
-            if text.contains("resource limit") || text.contains("pooling allocator") {
-                InvokeError::Limit("instance limit")
-            } else {
-                InvokeError::Trap(text.lines().next().unwrap_or("error").to_string())
-            }
-        }
-    }
 }

@@ -64,6 +64,8 @@ pub struct Limiter {
     memory_used: usize,
     /// Set once a memory growth was refused.
     pub memory_refused: bool,
+    /// Set once a table growth was refused.
+    pub table_refused: bool,
 }
 
 impl Limiter {
@@ -75,7 +77,14 @@ impl Limiter {
             max_core_instances: limits.max_core_instances,
             memory_used: 0,
             memory_refused: false,
+            table_refused: false,
         }
+    }
+
+    /// Forgets refusals of an earlier call (a kept instance starts each call clean).
+    pub fn reset(&mut self) {
+        self.memory_refused = false;
+        self.table_refused = false;
     }
 }
 
@@ -101,7 +110,9 @@ impl wasmtime::ResourceLimiter for Limiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= self.max_table_elements)
+        let allowed = desired <= self.max_table_elements;
+        self.table_refused |= !allowed;
+        Ok(allowed)
     }
 
     fn instances(&self) -> usize {

@@ -1,15 +1,26 @@
-//! The WebAssembly side: engine, bindings, host imports, limits and component invocation.
+//! The WebAssembly side, which knows nothing of sockets, envelopes or metrics:
+//!
+//! * [`engine`] — the one `Engine` and `Linker`, pool settings and the epoch ticker;
+//! * [`bindings`] — `bindgen!` of the world;
+//! * [`component`] — a loaded component: compile, check, ask its Types, invoke, hooks;
+//! * [`instances`] — the lifecycles (fresh, pooled, per connection), one policy each;
+//! * [`invoke`] — one call's inputs, its deadline and the classification of its errors;
+//! * [`limits`] — per-call and per-tenant limits and the store's `ResourceLimiter`;
+//! * [`host`] — the host side of each imported interface, one file per interface.
 
 pub mod bindings;
 pub mod component;
 pub mod engine;
 pub mod host;
+pub mod instances;
+pub mod invoke;
 pub mod limits;
 
 pub use component::{
-    ComponentSpec, ConnectionInstances, Invocation, InvokeError, Lifecycle, LoadError,
-    LoadedComponent,
+    ComponentSpec, Hook, InstanceObserver, LoadContext, LoadError, LoadedComponent,
 };
 pub use engine::{EngineSettings, Runtime};
-pub use host::{Capabilities, PreopenedDir};
+pub use host::{CallerInfo, Capabilities, PreopenedDir, StateAccess};
+pub use instances::{ConnectionInstances, Lifecycle};
+pub use invoke::{Invocation, InvokeError};
 pub use limits::Limits;

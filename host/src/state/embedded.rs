@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction};
 
-use super::kv::{KvError, Quota, check_quota, parse_counter};
+use super::types::{KvError, Quota, check_quota, parse_counter};
 
 const KV: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("kv");
 const EXPIRY: TableDefinition<(&str, u64, &str), ()> = TableDefinition::new("kv_expiry");

@@ -1,6 +1,7 @@
 //! Unit tests of the argument checks and quota arithmetic shared by both backends.
 
 use super::*;
+use crate::state::types::{check_quota, parse_counter};
 
 #[test]
 fn counters_must_be_canonical() {

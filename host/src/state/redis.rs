@@ -38,8 +38,8 @@ use anyhow::Context;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, Script};
 
-use super::kv::{KvError, Quota, quota_exceeded};
 use super::redis_scripts::{COMPARE_AND_SWAP, DELETE, GET, INCREMENT, LIST, PRELUDE, SET};
+use super::types::{KvError, Quota, quota_exceeded};
 
 /// Longest any one operation may take, connecting included.
 pub const OP_TIMEOUT: Duration = Duration::from_secs(1);
@@ -102,6 +102,15 @@ impl RedisKv {
             conn,
             scripts: Arc::new(Scripts::new()),
         })
+    }
+
+    /// Whether Redis answers a PING (readiness).
+    pub async fn ping(&self) -> Result<(), KvError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING")
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| KvError::Unavailable(e.to_string()))
     }
 
     /// See [`super::KvStore::get`].

@@ -1,19 +1,22 @@
-//! Tenants (one bot or app each): their route, auth policy, limits, admission (concurrency,
-//! queue, connections) and their [`Router`]. Built once at startup; only the routing table is
-//! ever replaced (hot reload).
+//! Tenants (one bot or app each): their route, auth policy, limits, [`admission`] and their
+//! [`Router`]. Built at startup and on SIGHUP; only a tenant's routing table is replaced in
+//! place (hot reload). [`TenantSet`] is what connections look tenants up in.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+pub mod admission;
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::SemaphorePermit;
 
 use crate::auth::AuthPolicy;
 use crate::config::{Route, TenantConfig};
-use crate::metrics::{self, metrics};
+use crate::metrics::Metrics;
 use crate::routing::{Router, Routing};
-use crate::runtime::host::StateAccess;
-use crate::runtime::{Limits, Runtime};
-use crate::server::Services;
+use crate::runtime::{Limits, LoadContext, Runtime, StateAccess};
+use crate::state::Services;
+
+use admission::{CallSlots, ConnectionCount};
+pub use admission::{ConnectionSlot, TokenBucket};
 
 /// One tenant, ready to serve.
 pub struct Tenant {
@@ -23,18 +26,19 @@ pub struct Tenant {
     pub route: Route,
     /// How its connections authenticate.
     pub auth: AuthPolicy,
-    /// Per-call limits.
-    pub limits: Limits,
-    /// Largest accepted frame and largest reply `Data`, in bytes.
+    /// Largest accepted frame and largest reply, in bytes.
     pub max_message_bytes: usize,
     /// Directory served over plain HTTP under the route.
     pub static_dir: Option<std::path::PathBuf>,
     /// Its access to state and push (none when the server has no store).
     pub state: Option<StateAccess>,
+    /// The server's metrics.
+    pub metrics: Arc<Metrics>,
+    /// Limits, capabilities and instance counting of its components (the one copy).
+    load: LoadContext,
     router: Router,
-    running: Semaphore,
-    waiting: AtomicUsize,
-    connections: AtomicUsize,
+    calls: CallSlots,
+    connections: Arc<ConnectionCount>,
 }
 
 impl Tenant {
@@ -44,22 +48,30 @@ impl Tenant {
         runtime: &Runtime,
         config: &TenantConfig,
         services: Option<&Services>,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let name: Arc<str> = config.name.as_str().into();
+        let on_instance = {
+            let (metrics, name) = (metrics.clone(), name.clone());
+            Arc::new(move |l: crate::runtime::Lifecycle| metrics.instance(&name, l.as_str()))
+        };
+        let load = LoadContext {
+            limits: config.limits.clone(),
+            capabilities: Arc::new(config.capabilities.clone()),
+            on_instance,
+        };
         let router = Router::load(
             name.clone(),
             runtime,
             &config.components,
-            &config.limits,
-            config.capabilities.clone(),
+            &load,
             config.fanout,
         )
         .await?;
+        let limits = &config.limits;
         Ok(Self {
-            name,
             route: config.route.clone(),
             auth: config.auth.clone(),
-            limits: config.limits.clone(),
             max_message_bytes: config.max_message_bytes,
             static_dir: config.static_dir.clone(),
             state: services.map(|s| StateAccess {
@@ -67,11 +79,22 @@ impl Tenant {
                 quota: config.quota,
                 bus: s.bus.clone(),
             }),
+            calls: CallSlots::new(limits.max_concurrency, limits.max_queue),
+            connections: Arc::new(ConnectionCount::new(
+                name.clone(),
+                limits.max_connections,
+                metrics.clone(),
+            )),
+            metrics,
+            load,
             router,
-            running: Semaphore::new(config.limits.max_concurrency),
-            waiting: AtomicUsize::new(0),
-            connections: AtomicUsize::new(0),
+            name,
         })
+    }
+
+    /// The tenant's limits.
+    pub fn limits(&self) -> &Limits {
+        &self.load.limits
     }
 
     /// The current routing table (replaced atomically by hot reload).
@@ -79,61 +102,25 @@ impl Tenant {
         self.router.current()
     }
 
-    /// Reloads component `index` (see [`Router::reload`]).
+    /// Reloads component `index` from its file (see [`Router::reload`]).
     pub async fn reload(&self, index: usize) -> anyhow::Result<()> {
-        self.router.reload(index).await
+        self.router.reload(index, &self.load).await
     }
 
     /// Waits for a slot to run a call: at most `max_concurrency` run at once and at most
     /// `max_queue` wait. `None` means the queue is full (the client gets `overloaded`).
     pub async fn admit(&self) -> Option<SemaphorePermit<'_>> {
-        if let Ok(permit) = self.running.try_acquire() {
-            return Some(permit);
-        }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.limits.max_queue {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        let _waiting = Decrement(&self.waiting);
-        self.running.acquire().await.ok()
+        self.calls.admit().await
     }
 
     /// Counts a new connection; `None` when the tenant is at `max_connections`.
-    pub fn open_connection(self: &Arc<Self>) -> Option<ConnectionSlot> {
-        let open = self.connections.fetch_add(1, Ordering::AcqRel);
-        let label = metrics::tenant(&self.name);
-        metrics().connections_open.get_or_create(&label).inc();
-        let slot = ConnectionSlot(self.clone());
-        let admitted = open < self.limits.max_connections;
-        if admitted {
-            metrics().connections_total.get_or_create(&label).inc();
-        }
-        admitted.then_some(slot)
+    pub fn open_connection(&self) -> Option<ConnectionSlot> {
+        self.connections.open()
     }
 
     /// Connections open right now.
     pub fn open_connections(&self) -> usize {
-        self.connections.load(Ordering::Acquire)
-    }
-}
-
-/// Decrements a counter when dropped (also when the waiting future is cancelled).
-struct Decrement<'a>(&'a AtomicUsize);
-
-impl Drop for Decrement<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// One open connection of a tenant; releases its count when dropped.
-pub struct ConnectionSlot(Arc<Tenant>);
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::AcqRel);
-        let label = metrics::tenant(&self.0.name);
-        metrics().connections_open.get_or_create(&label).dec();
+        self.connections.current()
     }
 }
 
@@ -148,10 +135,12 @@ impl Tenants {
         runtime: &Runtime,
         configs: &[TenantConfig],
         services: Option<&Services>,
+        metrics: &Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let mut list = Vec::new();
         for config in configs {
-            list.push(Arc::new(Tenant::load(runtime, config, services).await?));
+            let tenant = Tenant::load(runtime, config, services, metrics.clone()).await?;
+            list.push(Arc::new(tenant));
         }
         Ok(Self { list })
     }
@@ -169,5 +158,26 @@ impl Tenants {
     /// All tenants.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Tenant>> {
         self.list.iter()
+    }
+}
+
+/// The tenants new connections are admitted to; replaced as a whole when the configuration
+/// is reloaded (SIGHUP). Open connections keep the tenant they were accepted by.
+pub struct TenantSet(RwLock<Arc<Tenants>>);
+
+impl TenantSet {
+    /// A set of these tenants.
+    pub fn new(tenants: Tenants) -> Self {
+        Self(RwLock::new(Arc::new(tenants)))
+    }
+
+    /// The current tenants.
+    pub fn current(&self) -> Arc<Tenants> {
+        self.0.read().expect("tenants lock").clone()
+    }
+
+    /// Replaces the tenants for new connections.
+    pub fn replace(&self, tenants: Tenants) {
+        *self.0.write().expect("tenants lock") = Arc::new(tenants);
     }
 }

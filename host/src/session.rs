@@ -1,0 +1,205 @@
+//! One upgraded connection's loop: the socket, the auth and keep-alive timers, pushes and
+//! shutdown, in one `select!`. What a frame means is [`crate::dispatch`]'s business; this file
+//! only moves frames and enforces time: every write has a deadline, so a client that stops
+//! reading cannot pin its connection (or the server's shutdown).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tracing::{debug, info};
+
+use crate::config::Timeouts;
+use crate::dispatch::{Close, Dispatcher, Outcome};
+use crate::push::Mailbox;
+use crate::runtime::Hook;
+use crate::shutdown::Shutdown;
+use crate::tenants::{ConnectionSlot, Tenant};
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// An admitted connection, before its socket is upgraded.
+pub struct Connection {
+    dispatcher: Dispatcher,
+    /// Pushes for this connection (registered once authenticated, when the server has state).
+    mailbox: Option<Mailbox>,
+    _slot: ConnectionSlot,
+}
+
+impl Connection {
+    /// A connection handled by `dispatcher`, holding its tenant's connection slot.
+    pub fn new(dispatcher: Dispatcher, slot: ConnectionSlot) -> Self {
+        Self {
+            dispatcher,
+            mailbox: None,
+            _slot: slot,
+        }
+    }
+
+    /// The tenant.
+    pub fn tenant(&self) -> &Arc<Tenant> {
+        self.dispatcher.tenant()
+    }
+
+    /// Registers for pushes and runs the `on-connect` hooks.
+    async fn on_authenticated(&mut self) {
+        let tenant = self.dispatcher.tenant().clone();
+        if let (Some(state), Some(session)) = (&tenant.state, self.dispatcher.session()) {
+            let user = session.user.as_ref().map(|u| u.id);
+            let mailbox = state.bus.hub().register(tenant.name.clone(), user);
+            self.dispatcher.attach(mailbox.id);
+            self.mailbox = Some(mailbox);
+        }
+        self.dispatcher.run_hooks(Hook::Connect).await;
+    }
+}
+
+/// Serves an upgraded connection until it closes; runs the `on-disconnect` hooks after.
+pub async fn run(
+    ws: Ws,
+    mut connection: Connection,
+    timeouts: &Timeouts,
+    shutdown: Shutdown,
+) -> Result<(), WsError> {
+    let mut socket = Socket { ws, timeouts };
+    if connection.dispatcher.session().is_some() {
+        connection.on_authenticated().await;
+    }
+    let result = match serve(&mut socket, &mut connection, shutdown).await {
+        Ok(Some(close)) => socket.close(close).await,
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    connection.dispatcher.run_hooks(Hook::Disconnect).await;
+    result
+}
+
+/// The socket with deadlines on every write.
+struct Socket<'a> {
+    ws: Ws,
+    timeouts: &'a Timeouts,
+}
+
+impl Socket<'_> {
+    /// Sends one message, or fails once the client has not taken it within the write
+    /// deadline.
+    async fn send(&mut self, message: Message) -> Result<(), WsError> {
+        match tokio::time::timeout(self.timeouts.push_send, self.ws.send(message)).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                debug!("client not reading: dropping the connection");
+                Err(WsError::Io(std::io::ErrorKind::TimedOut.into()))
+            }
+        }
+    }
+
+    async fn close(&mut self, close: Close) -> Result<(), WsError> {
+        debug!(code = close.code, reason = %close.reason, "closing");
+        let frame = CloseFrame {
+            code: CloseCode::from(close.code),
+            reason: close.reason.into(),
+        };
+        let grace = self.timeouts.close_grace;
+        // A client that stopped reading may never take the close frame: don't wait forever.
+        match tokio::time::timeout(grace, self.ws.close(Some(frame))).await {
+            Ok(Ok(()) | Err(WsError::ConnectionClosed)) | Err(_) => {}
+            Ok(Err(e)) => return Err(e),
+        }
+        // Wait briefly for the client's close reply so the TCP connection ends cleanly.
+        let drain = async { while let Some(Ok(_)) = self.ws.next().await {} };
+        let _ = tokio::time::timeout(grace, drain).await;
+        Ok(())
+    }
+}
+
+/// The loop; returns the close to send, or none when the client went away.
+async fn serve(
+    socket: &mut Socket<'_>,
+    connection: &mut Connection,
+    mut shutdown: Shutdown,
+) -> Result<Option<Close>, WsError> {
+    let timeouts = socket.timeouts;
+    let tenant = connection.tenant().clone();
+    let auth_timer = tokio::time::sleep(tenant.auth.first_message_timeout);
+    tokio::pin!(auth_timer);
+    let mut ping = tokio::time::interval(timeouts.ping_interval);
+    ping.reset();
+    let mut last_seen = Instant::now();
+    loop {
+        let overflow = connection.mailbox.as_ref().map(|m| m.overflowed.clone());
+        let authenticated = connection.dispatcher.session().is_some();
+        let outcome = tokio::select! {
+            frame = socket.ws.next() => {
+                last_seen = Instant::now();
+                match frame {
+                    None | Some(Ok(Message::Close(_))) => return Ok(None),
+                    Some(Ok(Message::Text(t))) => connection.dispatcher.on_text(t.as_str()).await,
+                    Some(Ok(Message::Binary(b))) => connection.dispatcher.on_binary(&b).await,
+                    Some(Ok(_)) => continue,
+                    Some(Err(WsError::Capacity(e))) => return Ok(Some(Close::too_big(&e.to_string()))),
+                    Some(Err(WsError::Utf8(_))) => return Ok(Some(Close::not_utf8())),
+                    Some(Err(e)) => return Err(e),
+                }
+            }
+            () = &mut auth_timer, if !authenticated => return Ok(Some(Close::auth_timed_out())),
+            _ = ping.tick() => {
+                if last_seen.elapsed() >= timeouts.idle {
+                    return Ok(Some(Close::idle()));
+                }
+                socket.send(Message::Ping(Vec::new().into())).await?;
+                continue;
+            }
+            () = shutdown.recv() => return Ok(Some(Close::shutting_down())),
+            Some(text) = next_push(&mut connection.mailbox) => {
+                tokio::select! {
+                    sent = socket.ws.send(Message::text(text)) => sent?,
+                    () = notified(overflow) => return Ok(Some(Close::slow_consumer())),
+                    () = tokio::time::sleep(timeouts.push_send) => return Ok(Some(Close::slow_consumer())),
+                }
+                continue;
+            }
+            () = notified(overflow.clone()) => return Ok(Some(Close::slow_consumer())),
+        };
+        if let Some(close) = deliver(socket, connection, outcome).await? {
+            return Ok(Some(close));
+        }
+    }
+}
+
+/// Sends what a frame produced; registers the connection when it just authenticated.
+async fn deliver(
+    socket: &mut Socket<'_>,
+    connection: &mut Connection,
+    outcome: Outcome,
+) -> Result<Option<Close>, WsError> {
+    for reply in outcome.replies {
+        socket.send(Message::text(reply)).await?;
+    }
+    if outcome.authenticated {
+        connection.on_authenticated().await;
+        info!("authenticated");
+    }
+    Ok(outcome.close)
+}
+
+/// The next push for this connection; never resolves without a mailbox.
+async fn next_push(mailbox: &mut Option<Mailbox>) -> Option<String> {
+    match mailbox {
+        Some(m) => m.messages.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves when `signal` is notified; never without one.
+async fn notified(signal: Option<Arc<Notify>>) {
+    match signal {
+        Some(n) => n.notified().await,
+        None => std::future::pending().await,
+    }
+}
