@@ -32,6 +32,27 @@ async fn health_and_readiness() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_while_redis_is_away_and_ready_again_when_it_is_back() {
+    let mut redis = RedisServer::start();
+    let mut config = Config::new(vec![tenant("default", &["calc"])]);
+    config.state.redis = Some(redis.url());
+    let server = start(config).await;
+    assert_eq!(get(server.addr, "/readyz").await, (200, "ready\n".into()));
+    redis.stop();
+    let (status, body) = get(server.addr, "/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("not ready: Redis"), "{body}");
+    // Liveness is not readiness: the process is fine.
+    assert_eq!(get(server.addr, "/healthz").await.0, 200);
+    redis.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while get(server.addr, "/readyz").await.0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "never ready again");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_files_are_served_and_cannot_escape_their_directory() {
     let dir = std::env::temp_dir().join(format!("extws-static-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("js")).unwrap();

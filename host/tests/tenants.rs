@@ -312,6 +312,38 @@ async fn sighup_reloads_the_configuration_for_new_connections() {
     child.kill().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_raises_max_message_bytes_applies_to_new_connections() {
+    let dir = temp_dir("hup-limit");
+    let config = dir.join("extws.toml");
+    let write = |max: usize| {
+        let path = guest("misbehave").display().to_string();
+        let text = format!(
+            "[[tenant]]\nname = \"t\"\n[tenant.auth]\nnone = true\n[tenant.limits]\n\
+             max_message_bytes = {max}\n[[tenant.component]]\npath = \"{path}\"\n"
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    write(1000);
+    let (mut child, addr, mut log) = serve_config(&config, &[]).await;
+    let big = format!(r#"{{"Type":"Echo","Data":"{}"}}"#, "x".repeat(2000));
+    let mut before = connect(&format!("ws://{addr}/")).await;
+    send(&mut before, &big).await;
+    let close = expect_close(&mut before).await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1009);
+
+    write(4000);
+    std::process::Command::new("kill")
+        .args(["-HUP", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    wait_for_log(&mut log, "configuration reloaded").await;
+    let mut after = connect(&format!("ws://{addr}/")).await;
+    let reply = ask(&mut after, &big).await;
+    assert!(reply.starts_with(r#"{"Type":"EchoResponse""#), "{reply}");
+    child.kill().await.unwrap();
+}
+
 /// `extws-wasm serve --config FILE` on a free port: the child, its address and its log lines.
 async fn serve_config(
     config: &std::path::Path,
