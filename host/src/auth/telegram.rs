@@ -42,7 +42,7 @@ pub enum InitDataError {
     /// The field the configured check needs (`hash` or `signature`) is absent.
     #[error("initData is not signed")]
     MissingSignature,
-    /// `hash` is not 64 hex digits, or `signature` is not base64url of 64 bytes.
+    /// `hash` is not 64 lower-case hex digits, or `signature` is not base64url of 64 bytes.
     #[error("initData signature is malformed")]
     MalformedSignature,
     /// The signature does not match: tampered data or another bot's initData.
@@ -239,7 +239,9 @@ fn verify_signature(pairs: &Pairs, verifier: &Verifier) -> Result<(), InitDataEr
     match verifier {
         Verifier::Hmac { secret_key } => {
             let hash = pairs.get("hash").ok_or(InitDataError::MissingSignature)?;
-            if hash.len() != 64 {
+            // Telegram sends lower-case hex, and every reference validator compares the string
+            // as sent: anything else is not a hash Telegram made.
+            if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
                 return Err(InitDataError::MalformedSignature);
             }
             let expected = hex::decode(hash).map_err(|_| InitDataError::MalformedSignature)?;

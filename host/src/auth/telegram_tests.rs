@@ -192,3 +192,15 @@ fn debug_never_shows_key_material() {
         "{shown}"
     );
 }
+
+#[test]
+fn an_upper_case_hash_is_refused_as_every_reference_does() {
+    let good = signed(1_700_000_000);
+    let (data, hash) = good.split_once("hash=").unwrap();
+    assert!(validate(&good, &Verifier::hmac(TOKEN), None, 0).is_ok());
+    let upper = format!("{data}hash={}", hash.to_ascii_uppercase());
+    assert_eq!(
+        validate(&upper, &Verifier::hmac(TOKEN), None, 0).unwrap_err(),
+        InitDataError::MalformedSignature
+    );
+}
