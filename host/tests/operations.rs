@@ -76,6 +76,22 @@ async fn static_files_are_served_and_cannot_escape_their_directory() {
     ] {
         assert_eq!(get(server.addr, escape).await.0, 404, "{escape}");
     }
+    // A symlink inside the directory does not lead out of it, to a file or a directory; one
+    // that stays inside is followed.
+    let outside = temp_dir("static-outside");
+    std::fs::write(outside.join("secret.txt"), "secret").unwrap();
+    let _ = std::fs::remove_file(dir.join("leak.txt"));
+    let _ = std::fs::remove_file(dir.join("leakdir"));
+    let _ = std::fs::remove_file(dir.join("alias.js"));
+    std::os::unix::fs::symlink(outside.join("secret.txt"), dir.join("leak.txt")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("leakdir")).unwrap();
+    std::os::unix::fs::symlink(dir.join("js/app.js"), dir.join("alias.js")).unwrap();
+    assert_eq!(get(server.addr, "/leak.txt").await.0, 404);
+    assert_eq!(get(server.addr, "/leakdir/secret.txt").await.0, 404);
+    assert_eq!(
+        get(server.addr, "/alias.js").await,
+        (200, "console.log(1)".into())
+    );
     // The WebSocket still works on the same port.
     let mut ws = connect(&server.url("/")).await;
     assert_eq!(
