@@ -86,8 +86,14 @@ async fn invalid_message_rows() {
     }
     let out = d.on_binary(&[0xff, 0xfe, b'{']).await;
     assert_eq!(code(&out), "invalid_message");
-    let out = d.on_binary(br#"{"Type":"CalculateRequest","Data":{"numbers":[1]}}"#).await;
-    assert_eq!(replies(&out)[0]["Data"]["result"], 1, "binary frames are UTF-8 JSON");
+    let out = d
+        .on_binary(br#"{"Type":"CalculateRequest","Data":{"numbers":[1]}}"#)
+        .await;
+    assert_eq!(
+        replies(&out)[0]["Data"]["result"],
+        1,
+        "binary frames are UTF-8 JSON"
+    );
 }
 
 #[tokio::test]
@@ -125,7 +131,13 @@ async fn handler_failed_for_traps_and_non_json_data_with_a_reason() {
 #[tokio::test]
 async fn timeout_limit_and_the_connection_goes_on() {
     let mut d = dispatcher(
-        &["loop-forever", "memory-hog", "stack-overflow", "huge-reply", "calc"],
+        &[
+            "loop-forever",
+            "memory-hog",
+            "stack-overflow",
+            "huge-reply",
+            "calc",
+        ],
         |t| {
             t.limits.timeout = std::time::Duration::from_millis(200);
             t.limits.max_memory_bytes = 16 << 20;
@@ -133,14 +145,23 @@ async fn timeout_limit_and_the_connection_goes_on() {
         },
     )
     .await;
-    assert_eq!(code(&d.on_text(r#"{"Type":"LoopForever"}"#).await), "timeout");
+    assert_eq!(
+        code(&d.on_text(r#"{"Type":"LoopForever"}"#).await),
+        "timeout"
+    );
     for t in ["MemoryHog", "StackOverflow"] {
         let out = d.on_text(&format!(r#"{{"Type":"{t}"}}"#)).await;
         assert_eq!(code(&out), "limit", "{t}");
     }
     let out = d.on_text(r#"{"Type":"HugeReply","Data":5000}"#).await;
     assert_eq!(code(&out), "limit", "a reply over max_message_bytes");
-    let out = d.on_text(r#"{"Type":"CalculateRequest","Data":{"numbers":[]}}"#).await;
+    let out = d.on_text(r#"{"Type":"HugeType","Data":5000}"#).await;
+    assert_eq!(code(&out), "limit", "a reply Type over max_message_bytes");
+    let out = d.on_text(r#"{"Type":"HugeType","Data":100}"#).await;
+    assert_eq!(replies(&out)[0]["Type"], "T".repeat(100));
+    let out = d
+        .on_text(r#"{"Type":"CalculateRequest","Data":{"numbers":[]}}"#)
+        .await;
     assert_eq!(replies(&out)[0]["Data"]["result"], 0);
 }
 
@@ -174,8 +195,14 @@ async fn rate_limited_past_the_burst() {
     })
     .await;
     let msg = r#"{"Type":"CalculateRequest","Data":{"numbers":[1]}}"#;
-    assert_eq!(replies(&d.on_text(msg).await)[0]["Type"], "CalculateResponse");
-    assert_eq!(replies(&d.on_text(msg).await)[0]["Type"], "CalculateResponse");
+    assert_eq!(
+        replies(&d.on_text(msg).await)[0]["Type"],
+        "CalculateResponse"
+    );
+    assert_eq!(
+        replies(&d.on_text(msg).await)[0]["Type"],
+        "CalculateResponse"
+    );
     assert_eq!(code(&d.on_text(msg).await), "rate_limited");
 }
 
@@ -234,7 +261,9 @@ async fn close_policy_handler_codes_are_kept_when_sendable_else_1008() {
         ("999", 1008),
         ("null", 1008),
     ] {
-        let out = d.on_text(&format!(r#"{{"Type":"CloseMe","Data":{asked}}}"#)).await;
+        let out = d
+            .on_text(&format!(r#"{{"Type":"CloseMe","Data":{asked}}}"#))
+            .await;
         assert_eq!(error(&out).0, "handler_error", "the error is sent first");
         let close = out.close.expect("closed");
         assert_eq!(close.code, sent, "asked {asked}");
@@ -245,7 +274,12 @@ async fn close_policy_handler_codes_are_kept_when_sendable_else_1008() {
 #[tokio::test]
 async fn close_policy_oversize_frames_are_1009() {
     let mut d = dispatcher(&["calc"], |t| t.max_message_bytes = 100).await;
-    let out = d.on_text(&format!(r#"{{"Type":"CalculateRequest","Data":"{}"}}"#, "x".repeat(200))).await;
+    let out = d
+        .on_text(&format!(
+            r#"{{"Type":"CalculateRequest","Data":"{}"}}"#,
+            "x".repeat(200)
+        ))
+        .await;
     assert!(out.replies.is_empty());
     let close = out.close.expect("closed");
     assert_eq!(close.code, 1009);
