@@ -197,6 +197,13 @@ pub struct LimitArgs {
     /// Open connections; more are refused with HTTP 503.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_connections: usize,
+    /// Open connections of one Telegram user; more are refused with HTTP 429.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub max_connections_per_user: usize,
+    /// Open connections from one IP address that carry no user at the handshake (no-auth, or
+    /// first-message auth pending); more are refused with HTTP 429.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_connections_per_ip: usize,
     /// Sustained messages per second per connection; faster gets `rate_limited`.
     #[arg(long, default_value_t = 50.0, value_name = "N")]
     pub rate_per_second: f64,

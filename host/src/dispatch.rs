@@ -63,6 +63,11 @@ impl Close {
         Self::new(1001, "server shutting down")
     }
 
+    /// The user already has as many connections as the tenant allows.
+    pub fn too_many_for_user() -> Self {
+        Self::new(1008, "too many connections for this user")
+    }
+
     /// The client's push queue overflowed.
     pub fn slow_consumer() -> Self {
         Self::new(1008, "too slow: push queue full")

@@ -22,7 +22,7 @@ use crate::metrics::Metrics;
 use crate::session::{self, Connection};
 use crate::shutdown::Shutdown;
 use crate::state::Services;
-use crate::tenants::TenantSet;
+use crate::tenants::{Holder, Refused, TenantSet};
 
 /// Largest request head we accept.
 const MAX_HEAD: usize = 16 * 1024;
@@ -67,7 +67,7 @@ impl Gateway {
             user = tracing::field::Empty
         );
         async move {
-            match self.handle(stream, shutdown).await {
+            match self.handle(stream, peer, shutdown).await {
                 Ok(()) => debug!("connection closed"),
                 Err(e) => debug!(error = %e, "connection ended"),
             }
@@ -76,7 +76,12 @@ impl Gateway {
         .await
     }
 
-    async fn handle(&self, mut stream: TcpStream, shutdown: Shutdown) -> std::io::Result<()> {
+    async fn handle(
+        &self,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        shutdown: Shutdown,
+    ) -> std::io::Result<()> {
         let deadline = tokio::time::Instant::now() + self.timeouts.handshake;
         let head = tokio::time::timeout_at(deadline, read_head(&mut stream)).await;
         let (request, leftover) = match head {
@@ -97,7 +102,7 @@ impl Gateway {
                 .await
                 .map_err(|_| std::io::ErrorKind::TimedOut)?;
         }
-        let admitted = match self.admit(&request) {
+        let admitted = match self.admit(&request, peer) {
             Ok(admitted) => admitted,
             Err(refusal) => return respond(&mut stream, deadline, &refusal).await,
         };
@@ -127,7 +132,7 @@ impl Gateway {
     }
 
     /// Routes an upgrade to its tenant and authenticates it.
-    fn admit(&self, request: &http::Request<()>) -> Result<Admitted, Refusal> {
+    fn admit(&self, request: &http::Request<()>, peer: SocketAddr) -> Result<Admitted, Refusal> {
         let key = check_upgrade(request)?;
         let tenants = self.tenants.current();
         let host = request
@@ -148,17 +153,32 @@ impl Gateway {
             self.metrics.auth_failure(&tenant.name, e.kind());
             Refusal::new(StatusCode::UNAUTHORIZED, e.to_string())
         })?;
-        let Some(slot) = tenant.open_connection() else {
-            warn!("connection limit reached");
-            return Err(Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too many connections for this app, try again later",
-            ));
-        };
         let session = match auth {
             HandshakeAuth::Done(session) => Some(*session),
             HandshakeAuth::AwaitFirstMessage => None,
         };
+        let holder = match session.as_ref().and_then(|s| s.user.as_ref()) {
+            Some(user) => Holder::User(user.id),
+            None => Holder::Ip(peer.ip()),
+        };
+        let slot = tenant.open_connection(holder).map_err(|refused| {
+            warn!(?refused, "connection limit reached");
+            let (status, reason) = match refused {
+                Refused::Tenant => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many connections for this app, try again later",
+                ),
+                Refused::User => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many connections for this user",
+                ),
+                Refused::Ip => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many connections from this address",
+                ),
+            };
+            Refusal::new(status, reason)
+        })?;
         if let Some(user) = session.as_ref().and_then(|s| s.user.as_ref()) {
             span.record("user", user.id);
         }

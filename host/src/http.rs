@@ -182,7 +182,9 @@ mod tests {
 
     #[test]
     fn resolve_stays_inside_the_root() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .canonicalize()
+            .unwrap();
         let root = root.as_path();
         assert_eq!(resolve(root, "/Cargo.toml"), Some(root.join("Cargo.toml")));
         assert_eq!(resolve(root, "/src/lib.rs"), Some(root.join("src/lib.rs")));

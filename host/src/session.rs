@@ -20,7 +20,7 @@ use crate::dispatch::{Close, Dispatcher, Outcome};
 use crate::push::Mailbox;
 use crate::runtime::Hook;
 use crate::shutdown::Shutdown;
-use crate::tenants::{ConnectionSlot, Tenant};
+use crate::tenants::{ConnectionSlot, Holder, Tenant};
 
 type Ws = WebSocketStream<TcpStream>;
 
@@ -29,7 +29,7 @@ pub struct Connection {
     dispatcher: Dispatcher,
     /// Pushes for this connection (registered once authenticated, when the server has state).
     mailbox: Option<Mailbox>,
-    _slot: ConnectionSlot,
+    slot: ConnectionSlot,
 }
 
 impl Connection {
@@ -38,7 +38,7 @@ impl Connection {
         Self {
             dispatcher,
             mailbox: None,
-            _slot: slot,
+            slot,
         }
     }
 
@@ -182,6 +182,16 @@ async fn deliver(
         socket.send(Message::text(reply)).await?;
     }
     if outcome.authenticated {
+        // Authenticated after the upgrade: the user's own connection limit applies now.
+        let user = connection
+            .dispatcher
+            .session()
+            .and_then(|s| s.user.as_ref());
+        if let Some(id) = user.map(|u| u.id)
+            && connection.slot.hold(Holder::User(id)).is_err()
+        {
+            return Ok(Some(Close::too_many_for_user()));
+        }
         connection.on_authenticated().await;
         info!("authenticated");
     }

@@ -105,6 +105,8 @@ struct LimitsFile {
     max_concurrency: Option<usize>,
     max_queue: Option<usize>,
     max_connections: Option<usize>,
+    max_connections_per_user: Option<usize>,
+    max_connections_per_ip: Option<usize>,
     max_message_bytes: Option<usize>,
     rate_per_second: Option<f64>,
     rate_burst: Option<u32>,
@@ -320,6 +322,10 @@ fn limits(l: &LimitsFile) -> anyhow::Result<(Limits, usize)> {
         max_concurrency: l.max_concurrency.unwrap_or(d.max_concurrency),
         max_queue: l.max_queue.unwrap_or(d.max_queue),
         max_connections: l.max_connections.unwrap_or(d.max_connections),
+        max_connections_per_user: l
+            .max_connections_per_user
+            .unwrap_or(d.max_connections_per_user),
+        max_connections_per_ip: l.max_connections_per_ip.unwrap_or(d.max_connections_per_ip),
         rate_per_second: l.rate_per_second.unwrap_or(d.rate_per_second),
         rate_burst: l.rate_burst.unwrap_or(d.rate_burst),
         ..d
@@ -344,6 +350,10 @@ fn limits(l: &LimitsFile) -> anyhow::Result<(Limits, usize)> {
         (
             limits.max_connections == 0,
             "limits.max_connections must be at least 1",
+        ),
+        (
+            limits.max_connections_per_user == 0 || limits.max_connections_per_ip == 0,
+            "limits.max_connections_per_user and max_connections_per_ip must be at least 1",
         ),
         (
             !(limits.rate_per_second > 0.0 && limits.rate_per_second.is_finite()),

@@ -261,8 +261,16 @@ pub fn limits(args: &LimitArgs) -> anyhow::Result<Limits> {
     if args.max_message_bytes < 64 {
         bail!("--max-message-bytes must be at least 64");
     }
-    if args.max_concurrency == 0 || args.max_connections == 0 || args.rate_burst == 0 {
-        bail!("--max-concurrency, --max-connections and --rate-burst must be at least 1");
+    if args.max_concurrency == 0
+        || args.max_connections == 0
+        || args.max_connections_per_user == 0
+        || args.max_connections_per_ip == 0
+        || args.rate_burst == 0
+    {
+        bail!(
+            "--max-concurrency, --max-connections, --max-connections-per-user, \
+             --max-connections-per-ip and --rate-burst must be at least 1"
+        );
     }
     if !(args.rate_per_second > 0.0 && args.rate_per_second.is_finite()) {
         bail!("--rate-per-second must be a positive number");
@@ -273,6 +281,8 @@ pub fn limits(args: &LimitArgs) -> anyhow::Result<Limits> {
         max_concurrency: args.max_concurrency,
         max_queue: args.max_queue,
         max_connections: args.max_connections,
+        max_connections_per_user: args.max_connections_per_user,
+        max_connections_per_ip: args.max_connections_per_ip,
         rate_per_second: args.rate_per_second,
         rate_burst: args.rate_burst,
         ..Limits::default()

@@ -22,6 +22,12 @@ pub struct Limits {
     pub max_queue: usize,
     /// Open connections of this tenant; more are refused with HTTP 503.
     pub max_connections: usize,
+    /// Open connections of one Telegram user in this tenant; more are refused with HTTP 429
+    /// (or, for first-message auth, closed with 1008).
+    pub max_connections_per_user: usize,
+    /// Open connections from one IP address that carry no user at the handshake (no-auth
+    /// tenants, first-message auth still pending); more are refused with HTTP 429.
+    pub max_connections_per_ip: usize,
     /// Sustained messages per second per connection (token bucket refill rate).
     pub rate_per_second: f64,
     /// Messages a connection may send in a burst (token bucket size).
@@ -47,6 +53,12 @@ impl Default for Limits {
             // Short bursts queue; a flood is refused quickly instead of growing latency.
             max_queue: 64,
             max_connections: 10_000,
+            // A user with the Mini App open on a phone, a desktop and a few tabs has a
+            // handful; a script replaying one initData has hundreds.
+            max_connections_per_user: 16,
+            // Several users may share an address (NAT), and this counts only handshakes
+            // without a user.
+            max_connections_per_ip: 64,
             // Generous for an interactive Mini App, tight enough to stop a scripted flood.
             rate_per_second: 50.0,
             rate_burst: 100,

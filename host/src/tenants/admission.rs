@@ -1,13 +1,16 @@
 //! Admission: how much of the server one tenant, one connection and one user may take —
 //! concurrent calls and their queue, open connections, and a connection's message rate.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::metrics::{self, Metrics};
+use crate::runtime::Limits;
 
 /// A tenant's concurrency limit with a bounded queue in front of it.
 pub struct CallSlots {
@@ -49,50 +52,122 @@ impl Drop for Decrement<'_> {
     }
 }
 
-/// A tenant's open connections, counted against `max_connections`.
+/// Who a connection counts against beyond its tenant: its Telegram user, or, when the
+/// handshake carried no user, its IP address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Holder {
+    /// An authenticated Telegram user.
+    User(i64),
+    /// A handshake without a user (no-auth tenant, or first-message auth pending).
+    Ip(IpAddr),
+}
+
+/// Which connection limit refused a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The tenant is at `max_connections`.
+    Tenant,
+    /// The user is at `max_connections_per_user`.
+    User,
+    /// The address is at `max_connections_per_ip`.
+    Ip,
+}
+
+/// A tenant's open connections, counted against `max_connections` and, per holder, against
+/// `max_connections_per_user` / `max_connections_per_ip`.
 pub struct ConnectionCount {
     tenant: Arc<str>,
     open: AtomicUsize,
     max: usize,
+    max_per_user: usize,
+    max_per_ip: usize,
+    by_holder: Mutex<HashMap<Holder, usize>>,
     metrics: Arc<Metrics>,
 }
 
 impl ConnectionCount {
     /// No connections yet.
-    pub fn new(tenant: Arc<str>, max: usize, metrics: Arc<Metrics>) -> Self {
+    pub fn new(tenant: Arc<str>, limits: &Limits, metrics: Arc<Metrics>) -> Self {
         Self {
             tenant,
             open: AtomicUsize::new(0),
-            max,
+            max: limits.max_connections,
+            max_per_user: limits.max_connections_per_user,
+            max_per_ip: limits.max_connections_per_ip,
+            by_holder: Mutex::new(HashMap::new()),
             metrics,
         }
     }
 
-    /// Counts a new connection; `None` when the tenant is at its limit.
-    pub fn open(self: &Arc<Self>) -> Option<ConnectionSlot> {
+    /// Counts a new connection of `holder`; refused when the tenant or the holder is at its
+    /// limit.
+    pub fn open(self: &Arc<Self>, holder: Holder) -> Result<ConnectionSlot, Refused> {
         let label = metrics::tenant(&self.tenant);
         let open = self.open.fetch_add(1, Ordering::AcqRel);
-        let slot = ConnectionSlot(self.clone());
+        let mut slot = ConnectionSlot {
+            count: self.clone(),
+            holders: Vec::new(),
+        };
         self.metrics.connections_open.get_or_create(&label).inc();
-        let admitted = open < self.max;
-        if admitted {
-            self.metrics.connections_total.get_or_create(&label).inc();
+        if open >= self.max {
+            return Err(Refused::Tenant);
         }
-        admitted.then_some(slot)
+        slot.hold(holder)?;
+        self.metrics.connections_total.get_or_create(&label).inc();
+        Ok(slot)
     }
 
     /// Connections open right now.
     pub fn current(&self) -> usize {
         self.open.load(Ordering::Acquire)
     }
+
+    fn release(&self, holder: Holder) {
+        let mut by_holder = self.by_holder.lock().expect("holder lock");
+        if let Some(n) = by_holder.get_mut(&holder) {
+            *n -= 1;
+            if *n == 0 {
+                by_holder.remove(&holder);
+            }
+        }
+    }
 }
 
-/// One open connection of a tenant; releases its count when dropped.
-pub struct ConnectionSlot(Arc<ConnectionCount>);
+/// One open connection of a tenant; releases its counts when dropped.
+pub struct ConnectionSlot {
+    count: Arc<ConnectionCount>,
+    holders: Vec<Holder>,
+}
+
+impl ConnectionSlot {
+    /// Counts the connection against `holder` too (a user who authenticated after the
+    /// upgrade); refused when the holder is at its limit.
+    pub fn hold(&mut self, holder: Holder) -> Result<(), Refused> {
+        let count = &self.count;
+        let (max, refused) = match holder {
+            Holder::User(_) => (count.max_per_user, Refused::User),
+            Holder::Ip(_) => (count.max_per_ip, Refused::Ip),
+        };
+        let mut by_holder = count.by_holder.lock().expect("holder lock");
+        let n = by_holder.entry(holder).or_insert(0);
+        if *n >= max {
+            if *n == 0 {
+                by_holder.remove(&holder);
+            }
+            return Err(refused);
+        }
+        *n += 1;
+        self.holders.push(holder);
+        Ok(())
+    }
+}
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        let count = &self.0;
+        let count = &self.count;
+        for holder in self.holders.drain(..) {
+            count.release(holder);
+        }
         count.open.fetch_sub(1, Ordering::AcqRel);
         let label = metrics::tenant(&count.tenant);
         count.metrics.connections_open.get_or_create(&label).dec();
@@ -159,12 +234,30 @@ mod tests {
     }
 
     #[test]
-    fn connections_are_counted_and_released() {
-        let count = Arc::new(ConnectionCount::new("t".into(), 1, Arc::default()));
-        let slot = count.open().expect("under the limit");
-        assert!(count.open().is_none(), "over the limit");
-        assert_eq!(count.current(), 1);
-        drop(slot);
+    fn connections_are_counted_per_tenant_user_and_address() {
+        let limits = Limits {
+            max_connections: 4,
+            max_connections_per_user: 2,
+            max_connections_per_ip: 1,
+            ..Limits::default()
+        };
+        let count = Arc::new(ConnectionCount::new("t".into(), &limits, Arc::default()));
+        let ip = Holder::Ip("127.0.0.1".parse().unwrap());
+        let a = count.open(Holder::User(1)).expect("under the limits");
+        let b = count.open(Holder::User(1)).expect("under the limits");
+        assert_eq!(count.open(Holder::User(1)).err(), Some(Refused::User));
+        let c = count.open(ip).expect("another holder");
+        assert_eq!(count.open(ip).err(), Some(Refused::Ip));
+        let mut d = count.open(Holder::User(2)).expect("another user");
+        assert_eq!(count.open(Holder::User(3)).err(), Some(Refused::Tenant));
+        assert_eq!(d.hold(Holder::User(1)).err(), Some(Refused::User));
+        assert_eq!(count.current(), 4);
+        drop((a, b, c, d));
         assert_eq!(count.current(), 0);
+        assert!(
+            count.by_holder.lock().unwrap().is_empty(),
+            "no entry is left behind"
+        );
+        let _again = count.open(Holder::User(1)).expect("released");
     }
 }

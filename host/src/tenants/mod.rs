@@ -16,7 +16,7 @@ use crate::runtime::{Limits, LoadContext, Runtime, StateAccess};
 use crate::state::Services;
 
 use admission::{CallSlots, ConnectionCount};
-pub use admission::{ConnectionSlot, TokenBucket};
+pub use admission::{ConnectionSlot, Holder, Refused, TokenBucket};
 
 /// One tenant, ready to serve.
 pub struct Tenant {
@@ -80,11 +80,7 @@ impl Tenant {
                 bus: s.bus.clone(),
             }),
             calls: CallSlots::new(limits.max_concurrency, limits.max_queue),
-            connections: Arc::new(ConnectionCount::new(
-                name.clone(),
-                limits.max_connections,
-                metrics.clone(),
-            )),
+            connections: Arc::new(ConnectionCount::new(name.clone(), limits, metrics.clone())),
             metrics,
             load,
             router,
@@ -113,9 +109,10 @@ impl Tenant {
         self.calls.admit().await
     }
 
-    /// Counts a new connection; `None` when the tenant is at `max_connections`.
-    pub fn open_connection(&self) -> Option<ConnectionSlot> {
-        self.connections.open()
+    /// Counts a new connection of `holder`; refused when the tenant is at `max_connections`
+    /// or the holder at its own limit.
+    pub fn open_connection(&self, holder: Holder) -> Result<ConnectionSlot, Refused> {
+        self.connections.open(holder)
     }
 
     /// Connections open right now.
