@@ -11,16 +11,41 @@ TEST_GUESTS := trap misbehave loop-forever memory-hog stack-overflow huge-reply 
 LANGS      := go c python js
 LISTEN     ?= 127.0.0.1:8000
 
-.PHONY: run test e2e bench host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
+.PHONY: run test deps e2e bench host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
 
 ## run: build the host and the calc example, serve it on ws://$(LISTEN) without auth
 run: host guest-rust
 	$(BIN) serve --component $(GUESTS)/calc.wasm --listen $(LISTEN) --no-auth
 
-## test: build everything the tests need and run them (Rust suites, then the JS/Chromium e2e)
-test: host guests
+## test: install what is missing, build everything the tests need and run them (Rust suites,
+## then the JS/Chromium e2e)
+test: deps host guests
 	cargo test -p extws-wasm -- --test-threads=2
 	$(MAKE) e2e
+
+# apt-get needs root; as another user, sudo (when there is one).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+
+## deps: install what the tests use and this machine lacks, saying what: the wasm32-wasip2
+## target, redis-server (state and push across nodes), chromium (the Mini App e2e, driven by
+## playwright-core; Node and npm come with the machine) and Python `websockets` (a client
+## nobody here wrote). The guest toolchains (Go, ...) are installed by their build.sh scripts.
+deps: wasm-target
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	python3 -c 'import websockets' 2>/dev/null || python3 -m pip --version >/dev/null 2>&1 || \
+	  missing="$$missing python3-pip"; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing (apt-get)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@python3 -c 'import websockets' 2>/dev/null || { \
+	  echo "deps: installing Python websockets (pip)"; \
+	  python3 -m pip install --quiet 'websockets>=12' 2>/dev/null || \
+	  python3 -m pip install --quiet --break-system-packages 'websockets>=12'; }
 
 # Node 20 exposes the global WebSocket only behind a flag; Node >= 22 has it.
 E2E_NODE_FLAGS := $(shell node -e 'process.stdout.write(typeof WebSocket === "function" ? "" : "--experimental-websocket")' 2>/dev/null)
@@ -34,7 +59,9 @@ host:
 	cargo build -p extws-wasm
 
 wasm-target:
-	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+	@rustup target list --installed | grep -qx wasm32-wasip2 || { \
+	  echo "deps: installing the wasm32-wasip2 Rust target (rustup)"; \
+	  rustup target add wasm32-wasip2; }
 
 ## guests: every example component whose toolchain is present (others say why they skip)
 guests: guest-rust guests-other

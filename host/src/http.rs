@@ -1,6 +1,7 @@
 //! Plain HTTP on the WebSocket port, for a request whose head [`crate::gateway`] has read:
 //! `GET /healthz`, `/readyz` (components loaded, state backend reachable), `/metrics` and a
-//! tenant's static files (a Mini App and its backend on one origin).
+//! tenant's static files (a Mini App and its backend on one origin), with the JS client at
+//! `<route>/extws.js`.
 
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -72,6 +73,10 @@ impl Response {
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
+/// The JavaScript client (`clients/js/extws.js`), served at `<route>/extws.js` to a tenant with
+/// static files that does not ship its own, so a page always gets the client of this server.
+const CLIENT: &str = include_str!("../../clients/js/extws.js");
+
 /// The answer to one plain HTTP request.
 pub async fn answer(
     request: &Request<()>,
@@ -132,6 +137,13 @@ async fn static_file(tenants: &Tenants, path: &str, host: Option<&str>) -> Respo
     let prefix = tenant.route.path_prefix.trim_end_matches('/');
     let relative = path.strip_prefix(prefix).unwrap_or(path);
     let Some(file) = resolve(root, relative) else {
+        if relative == "/extws.js" {
+            return Response::new(
+                StatusCode::OK,
+                "text/javascript; charset=utf-8",
+                CLIENT.into(),
+            );
+        }
         return not_found;
     };
     match tokio::fs::read(&file).await {

@@ -267,3 +267,35 @@ async fn the_guest_sees_the_init_data_context() {
     assert_eq!(reply["Data"]["auth_date"], NOW - 5);
     assert_eq!(reply["Data"]["start_param"], "promo 1");
 }
+
+#[tokio::test]
+async fn an_auth_message_with_malformed_data_is_closed_with_4401() {
+    let s = server(Verifier::hmac(TOKEN), &[Transport::Message], clock()).await;
+    for data in [
+        r#"5"#,
+        r#"{}"#,
+        r#"{"initData":7}"#,
+        r#"null"#,
+        r#""user=1&hash=00""#,
+    ] {
+        let mut ws = connect(&s.url("/")).await;
+        send(&mut ws, &format!(r#"{{"Type":"Auth","Data":{data}}}"#)).await;
+        let close = expect_close(&mut ws)
+            .await
+            .unwrap_or_else(|| panic!("Data {data}: no close frame"));
+        assert_eq!(u16::from(close.code), 4401, "Data {data}: {close:?}");
+        assert!(
+            close.reason.contains("initData"),
+            "Data {data}: the reason must say what was wrong: {:?}",
+            close.reason
+        );
+    }
+    // The server is unharmed: a well-formed Auth still works.
+    let mut ws = connect(&s.url("/")).await;
+    let auth = serde_json::json!({"Type": "Auth", "Data": {"initData": init_data(NOW)}});
+    assert_eq!(
+        ask_json(&mut ws, &auth.to_string()).await["Type"],
+        "AuthResponse"
+    );
+    assert_eq!(ask(&mut ws, WHO).await, WHO_REPLY);
+}

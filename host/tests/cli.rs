@@ -4,76 +4,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::io::Read;
+use std::process::{Command, Stdio};
 
 use common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_extws-wasm");
 const TOKEN: &str = "7000002:cli-secret-token-do-not-log";
 
-/// A served binary: its address and everything it wrote to stderr so far.
-struct Served {
-    child: Child,
-    addr: String,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Served {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(temp_dir("cli"))
-            .args(args)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut served = Self {
-            child,
-            addr: String::new(),
-            lines,
-            seen: Vec::new(),
-        };
-        loop {
-            let line = served
-                .lines
-                .recv_timeout(Duration::from_secs(120))
-                .unwrap_or_else(|_| panic!("no listening line; stderr: {:#?}", served.seen));
-            served.seen.push(line.clone());
-            if let Some(addr) = line.strip_prefix("listening on ws://") {
-                served.addr = addr.to_string();
-                return served;
-            }
-        }
-    }
-
-    fn url(&self, rest: &str) -> String {
-        format!("ws://{}{rest}", self.addr)
-    }
-
-    /// SIGTERM, wait, and return the exit status and the whole stderr.
-    fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
-            self.seen.push(line);
-        }
-        (status, self.seen)
-    }
+/// `extws-wasm serve` with its own data directory and `args`.
+fn serve(args: &[&str]) -> ChildServer {
+    let mut all: Vec<std::ffi::OsString> = vec!["--data-dir".into(), temp_dir("cli").into()];
+    all.extend(args.iter().map(Into::into));
+    ChildServer::start(all)
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
@@ -88,7 +30,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 #[tokio::test]
 async fn serve_prints_one_listening_line_answers_and_stops_on_sigterm() {
     let calc = guest("calc");
-    let served = Served::start(&["--component", calc.to_str().unwrap(), "--no-auth"]);
+    let served = serve(&["--component", calc.to_str().unwrap(), "--no-auth"]);
     let mut ws = connect(&served.url("/")).await;
     let reply = ask(
         &mut ws,
@@ -97,8 +39,9 @@ async fn serve_prints_one_listening_line_answers_and_stops_on_sigterm() {
     .await;
     assert_eq!(reply, r#"{"Type":"CalculateResponse","Data":{"result":4}}"#);
     let closing = tokio::spawn(async move { expect_close(&mut ws).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let (status, stderr) = served.stop();
+    let (status, stderr) = tokio::task::spawn_blocking(move || served.stop())
+        .await
+        .unwrap();
     assert!(status.success(), "exit status {status}; stderr {stderr:#?}");
     let close = closing.await.unwrap().expect("close frame");
     assert_eq!(u16::from(close.code), 1001);
@@ -195,7 +138,7 @@ async fn signed_init_data_reaches_the_guest_and_logs_never_show_secrets() {
     let hash = init_data.rsplit_once("hash=").unwrap().1.to_string();
 
     let calc = guest("calc");
-    let served = Served::start(&["--component", calc.to_str().unwrap(), "--bot-token", TOKEN]);
+    let served = serve(&["--component", calc.to_str().unwrap(), "--bot-token", TOKEN]);
     let mut ws = connect(&served.url(&format!("/?{init_data}"))).await;
     let reply = ask_json(&mut ws, r#"{"Type":"WhoAmIRequest","Data":{}}"#).await;
     assert_eq!(reply["Data"]["user"]["id"], 99);
@@ -276,7 +219,7 @@ fn python_websockets_client_talks_to_the_server() {
         "python3 with the `websockets` package is required (pip install websockets); .ci/run installs it"
     );
     let calc = guest("calc");
-    let served = Served::start(&["--component", calc.to_str().unwrap(), "--no-auth"]);
+    let served = serve(&["--component", calc.to_str().unwrap(), "--no-auth"]);
     let script = r#"
 import asyncio, json, sys
 import websockets

@@ -37,12 +37,8 @@ async fn sleepers_time_out_and_free_their_slots(lifecycle: Lifecycle) {
     send(&mut b, r#"{"Type":"Sleep","Data":30000,"Id":"b"}"#).await;
     // Both sleepers are admitted once their instances exist (the count is taken after a
     // slot is granted, before instantiation).
-    let lifecycle_label = format!("lifecycle=\"{}\"", lifecycle.as_str());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while instances_created(&server, &lifecycle_label).await < 2 {
-        assert!(Instant::now() < deadline, "the sleepers never started");
-        tokio::task::yield_now().await;
-    }
+    let series = instances_created("default", lifecycle.as_str());
+    wait_for_metric(server.addr, &series, 2.0).await;
     // Both slots are taken while they sleep: a third call is refused, not queued.
     let reply = ask_json(&mut c, r#"{"Type":"Slow","Data":1}"#).await;
     assert_eq!(error_code(&reply), "overloaded", "{reply}");
@@ -61,20 +57,6 @@ async fn sleepers_time_out_and_free_their_slots(lifecycle: Lifecycle) {
     let reply = ask_json(&mut a, r#"{"Type":"Sleep","Data":1}"#).await;
     assert_eq!(reply["Type"], "SleepResponse", "{reply}");
     server.shutdown().await.unwrap();
-}
-
-/// `extws_instances_created_total` for the default tenant and this lifecycle, from `/metrics`.
-async fn instances_created(server: &TestServer, lifecycle: &str) -> u64 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let request = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await.unwrap();
-    body.lines()
-        .filter(|l| l.starts_with("extws_instances_created_total{") && l.contains(lifecycle))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

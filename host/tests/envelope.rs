@@ -187,22 +187,29 @@ async fn fanout_answers_once_per_component_only_when_asked() {
     assert_eq!(recv(&mut ws).await, CALC_REPLY);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_run_concurrently_and_answer_in_order() {
-    let server = start_simple(&["calc", "slow"]).await;
+    let mut t = tenant("default", &["calc", "slow"]);
+    t.limits.timeout = std::time::Duration::from_secs(10);
+    let server = start(extws_wasm::Config::new(vec![t])).await;
     let mut slow = connect(&server.url("/")).await;
-    send(&mut slow, r#"{"Type":"Slow","Data":300}"#).await;
+    let mut fast = connect(&server.url("/")).await;
+    send(&mut slow, r#"{"Type":"Slow","Data":3000}"#).await;
     send(
         &mut slow,
         r#"{"Id":2,"Type":"CalculateRequest","Data":{"numbers":[1,1]}}"#,
     )
     .await;
-    // Another connection is answered while the first waits for its slow call.
-    let mut fast = connect(&server.url("/")).await;
-    assert_eq!(ask(&mut fast, CALC).await, CALC_REPLY);
+    // The other connection is answered while the first still waits for its slow call: a
+    // server that ran one call at a time would send the 3 s reply first.
+    tokio::select! {
+        biased;
+        reply = recv(&mut slow) => panic!("{reply} came before the other connection's reply"),
+        reply = ask(&mut fast, CALC) => assert_eq!(reply, CALC_REPLY),
+    }
     assert_eq!(
         recv(&mut slow).await,
-        r#"{"Type":"SlowResponse","Data":300}"#
+        r#"{"Type":"SlowResponse","Data":3000}"#
     );
     assert_eq!(
         recv(&mut slow).await,
@@ -216,6 +223,28 @@ async fn shutdown_closes_open_connections_with_1001() {
     let mut ws = connect(&server.url("/")).await;
     assert_eq!(ask(&mut ws, CALC).await, CALC_REPLY);
     let stopping = tokio::spawn(server.shutdown());
+    let close = expect_close(&mut ws).await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1001);
+    stopping.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_call_in_flight_finish_then_closes_with_1001() {
+    // Its own tenant name: the instance counter below is global to this test binary.
+    let mut t = tenant("shutdown-in-flight", &["slow"]);
+    t.limits.timeout = std::time::Duration::from_secs(10);
+    let server = start(extws_wasm::Config::new(vec![t])).await;
+    let addr = server.addr;
+    let mut ws = connect(&server.url("/")).await;
+    send(&mut ws, r#"{"Id":"last","Type":"Slow","Data":1500}"#).await;
+    // The call is running once its instance exists.
+    wait_for_metric(addr, &instances_created("shutdown-in-flight", "fresh"), 1.0).await;
+    let stopping = tokio::spawn(server.shutdown());
+    assert_eq!(
+        recv(&mut ws).await,
+        r#"{"Type":"SlowResponse","Data":1500,"Id":"last"}"#,
+        "the call in flight is answered"
+    );
     let close = expect_close(&mut ws).await.expect("a close frame");
     assert_eq!(u16::from(close.code), 1001);
     stopping.await.unwrap().unwrap();

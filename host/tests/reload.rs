@@ -1,5 +1,6 @@
 //! `--watch`: a component replaced on disk is reloaded without dropping connections; calls in
-//! flight finish on the old version; a broken file leaves the old version serving.
+//! flight finish on the old version; a broken file leaves the old version serving. Runs the real
+//! binary, so each step waits for the watcher's own log line rather than for time to pass.
 
 mod common;
 
@@ -7,8 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-use extws_wasm::Config;
-use extws_wasm::runtime::ComponentSpec;
+
+/// How long the watcher may take to notice a file (it polls every 300 ms, then waits for the
+/// file to be stable): generous, it only bounds a failure.
+const NOTICE: Duration = Duration::from_secs(30);
 
 /// Replaces `to` with `from` atomically (write + rename), as editors and build tools do.
 fn replace(from: &[u8], to: &Path) {
@@ -17,30 +20,23 @@ fn replace(from: &[u8], to: &Path) {
     std::fs::rename(&tmp, to).unwrap();
 }
 
-/// Sends `request` until the reply's Type is `want` (the reload is asynchronous).
-async fn until_reply_type(ws: &mut Ws, request: &str, want: &str) -> serde_json::Value {
-    for _ in 0..200 {
-        let reply = ask_json(ws, request).await;
-        if reply["Type"] == want {
-            return reply;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("never got {want} for {request}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_component_serves_open_connections_without_a_close() {
-    let dir = std::env::temp_dir().join(format!("extws-watch-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("watch");
     let file = dir.join("handler.wasm");
     std::fs::copy(guest("slow"), &file).unwrap();
-    let mut t = tenant("default", &[]);
-    t.components = vec![ComponentSpec::fresh(&file)];
-    t.limits.timeout = Duration::from_secs(10);
-    let mut config = Config::new(vec![t]);
-    config.watch = true;
-    let server = start(config).await;
+    let args: Vec<std::ffi::OsString> = vec![
+        "--no-auth".into(),
+        "--watch".into(),
+        "--timeout-ms".into(),
+        "10000".into(),
+        "--data-dir".into(),
+        dir.join("data").into(),
+        "--component".into(),
+        file.clone().into(),
+    ];
+    let mut server = ChildServer::start(args);
+    let calls = instances_created("default", "fresh");
 
     let mut ws = connect(&server.url("/")).await;
     assert_eq!(
@@ -49,34 +45,42 @@ async fn a_replaced_component_serves_open_connections_without_a_close() {
     );
     // A call in flight while the file changes finishes on the old version.
     send(&mut ws, r#"{"Type":"Slow","Data":1500}"#).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_for_metric(&server.addr, &calls, 2.0).await;
     replace(&std::fs::read(guest("misbehave")).unwrap(), &file);
     assert_eq!(
         recv(&mut ws).await,
         r#"{"Type":"SlowResponse","Data":1500}"#
     );
-    // The same connection gets the new behaviour.
-    let echo = until_reply_type(&mut ws, r#"{"Type":"Echo","Data":7}"#, "EchoResponse").await;
-    assert_eq!(echo["Data"], 7);
+    // Once the watcher says so, the same connection gets the new behaviour.
+    server.wait_for_line("reloaded component", NOTICE);
+    assert_eq!(
+        ask(&mut ws, r#"{"Type":"Echo","Data":7}"#).await,
+        r#"{"Type":"EchoResponse","Data":7}"#
+    );
     assert_eq!(
         error_code(&ask_json(&mut ws, r#"{"Type":"Slow","Data":1}"#).await),
         "unknown_type"
     );
 
-    // A broken file is refused and the previous version keeps serving.
+    // A broken file is looked at, refused, and the previous version keeps serving.
     replace(b"not a component", &file);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let refused = server.wait_for_line("reload failed", NOTICE);
+    assert!(refused.contains("handler.wasm"), "{refused}");
     assert_eq!(
         ask(&mut ws, r#"{"Type":"Echo","Data":8}"#).await,
         r#"{"Type":"EchoResponse","Data":8}"#
     );
     // And a good file after a broken one is picked up again.
     replace(&std::fs::read(guest("calc")).unwrap(), &file);
-    let sum = until_reply_type(
-        &mut ws,
-        r#"{"Type":"CalculateRequest","Data":{"numbers":[2,2]}}"#,
-        "CalculateResponse",
-    )
-    .await;
-    assert_eq!(sum["Data"]["result"], 4);
+    server.wait_for_line("reloaded component", NOTICE);
+    assert_eq!(
+        ask(
+            &mut ws,
+            r#"{"Type":"CalculateRequest","Data":{"numbers":[2,2]}}"#
+        )
+        .await,
+        r#"{"Type":"CalculateResponse","Data":{"result":4}}"#
+    );
+    let (status, log) = server.stop();
+    assert!(status.success(), "{status}: {log:#?}");
 }

@@ -23,7 +23,8 @@ fn main() {
                 .is_file();
             if !built {
                 eprintln!(
-                    "skipped new --lang {lang}: its toolchain was not available to `make guests`"
+                    "skipped new --lang {lang}: target/guests/calc-{lang}.wasm is missing; \
+                     `make guests` builds it (when its toolchain can be installed)"
                 );
             }
             Trial::test(

@@ -1,6 +1,6 @@
 //! State and push over real sockets: the counter example on the embedded store (durable across
-//! restarts and kill -9), tenant isolation of keys and topics, quotas, push to a user, and a
-//! slow consumer cut off at its queue bound.
+//! restarts and kill -9), tenant isolation of keys and topics, quotas, push to a user, the
+//! disconnect hook, and a slow consumer cut off at its queue bound.
 
 mod common;
 
@@ -204,11 +204,63 @@ async fn push_reaches_every_connection_of_a_user() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_hooks_run_when_connections_end() {
+    let dir = temp_dir("state-disconnect");
+    let server = start(with_store(vec![counter_tenant("d", "/")], &dir)).await;
+    let mut stays = user(&server, "/", 11).await;
+    let mut closes = user(&server, "/", 12).await;
+    let drops = user(&server, "/", 13).await;
+    // The counter's on-connect adds 1 to `presence:online` (it runs once the connection is
+    // up, so it may still be running), its on-disconnect takes 1 away.
+    wait_for_online(&mut stays, 3).await;
+    // One ends with a close handshake, one just drops its TCP connection.
+    closes.close(None).await.unwrap();
+    drop(drops);
+    wait_for_online(&mut stays, 1).await;
+}
+
+/// Asks `PresenceRequest` until it answers `want` (panics after 20 s).
+async fn wait_for_online(ws: &mut Ws, want: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let online = online(ws).await;
+        if online == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{online} online after 20 s, not {want}: the connect/disconnect hooks did not run"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn online(ws: &mut Ws) -> i64 {
+    let reply = ask_json(ws, r#"{"Type":"PresenceRequest"}"#).await;
+    reply["Data"]["online"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{reply}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_is_cut_off_at_its_queue_bound() {
-    let dir = temp_dir("state-slow");
-    let server = start(with_store(vec![counter_tenant("s", "/")], &dir)).await;
-    let mut sleeper = user(&server, "/", 9).await;
-    let mut sender = user(&server, "/", 10).await;
+    // A server of its own, so the memory measured is the server's alone.
+    let args: Vec<std::ffi::OsString> = vec![
+        "--bot-token".into(),
+        TOKEN.into(),
+        "--rate-per-second".into(),
+        "100000".into(),
+        "--rate-burst".into(),
+        "100000".into(),
+        "--component".into(),
+        guest("counter").into(),
+        "--data-dir".into(),
+        temp_dir("state-slow").into(),
+    ];
+    let server = ChildServer::start(args);
+    let url = |id| server.url(&format!("/?{}", signed_user(TOKEN, id)));
+    let mut sleeper = connect(&url(9)).await;
+    let mut sender = connect(&url(10)).await;
     let text = "x".repeat(100_000);
     let request = format!(r#"{{"Type":"NotifyUserRequest","Data":{{"user":9,"text":"{text}"}}}}"#);
     // 1500 pushes of 100 KB (150 MB): far more than the socket buffers and the 256-message
@@ -220,31 +272,24 @@ async fn a_client_that_never_reads_is_cut_off_at_its_queue_bound() {
             "NotifyUserResponse"
         );
         if i == 400 {
-            rss_after_400 = rss_kib();
+            rss_after_400 = server.rss_kib();
         }
     }
-    let growth = rss_kib().saturating_sub(rss_after_400);
+    let growth = server.rss_kib().saturating_sub(rss_after_400);
     // A server that buffered every push would have grown by ~110 MB here.
     assert!(
         growth < 48 * 1024,
-        "RSS grew by {growth} KiB while the client did not read"
+        "server RSS grew by {growth} KiB while the client did not read"
     );
     // The sleeper finally reads: what was buffered, then the server's close.
     let close = tokio::time::timeout(Duration::from_secs(60), expect_close(&mut sleeper))
         .await
-        .expect("closed in time");
-    if let Some(close) = close {
-        assert_eq!(u16::from(close.code), 1008);
-    }
+        .expect("closed in time")
+        .expect("a close frame, not a dropped connection");
+    assert_eq!(u16::from(close.code), 1008, "{close:?}");
     assert_eq!(
         count(&mut sender).await,
         0,
         "the server still serves others"
     );
-}
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }

@@ -157,6 +157,58 @@ async fn pooled_instances_are_replaced_after_max_uses_and_after_failures() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_instance_sees_each_new_callers_session() {
+    // Its own tenant name: the instance counter below is global to this test binary.
+    let mut t = routed("pooled-session", "/", TOKEN_A, &[]);
+    t.auth.max_age = None;
+    t.components = ["misbehave", "calc"]
+        .map(|g| ComponentSpec {
+            lifecycle: Lifecycle::Pooled,
+            pool_size: 1,
+            ..ComponentSpec::fresh(guest(g))
+        })
+        .to_vec();
+    let server = start(Config::new(vec![t])).await;
+    let sign = |id: i64, auth_date: u64, start: &str| {
+        extws_wasm::auth::telegram::sign_hmac(
+            &[
+                (
+                    "user".into(),
+                    format!(r#"{{"id":{id},"first_name":"U{id}"}}"#),
+                ),
+                ("auth_date".into(), auth_date.to_string()),
+                ("start_param".into(), start.into()),
+            ],
+            TOKEN_A,
+        )
+    };
+    let mut first = connect(&server.url(&format!("/?{}", sign(1, 1001, "first")))).await;
+    let mut second = connect(&server.url(&format!("/?{}", sign(2, 2002, "second")))).await;
+    let expect = [
+        (1, 1001, "first"),
+        (2, 2002, "second"),
+        (1, 1001, "first"),
+        (2, 2002, "second"),
+    ];
+    for (id, auth_date, start) in expect {
+        let ws = if id == 1 { &mut first } else { &mut second };
+        let session = ask_json(ws, r#"{"Type":"Session"}"#).await;
+        assert_eq!(
+            session["Data"],
+            serde_json::json!({"tenant": "pooled-session", "auth_date": auth_date, "start_param": start}),
+            "user {id} must see their own session"
+        );
+        let who = ask_json(ws, r#"{"Type":"WhoAmIRequest"}"#).await;
+        assert_eq!(who["Data"]["user"]["id"], id, "{who}");
+    }
+    // One instance per component served both users: the sessions above came from reused ones.
+    assert_eq!(
+        metric(server.addr, &instances_created("pooled-session", "pooled")).await,
+        2.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_lifecycle_keeps_state_within_one_connection_only() {
     let server = start(Config::new(vec![stateful("c", "/", Lifecycle::Connection)])).await;
     let mut one = connect(&server.url("/")).await;

@@ -183,14 +183,15 @@ for (const [name, WebSocket] of implementations) {
     });
 
     test("close() rejects pending requests and stops for good", T, async () => {
-      const client = await open({ transport: "subprotocol" });
+      const client = await open({ transport: "subprotocol", initialDelayMs: 50 });
       const states = [];
       client.onState((s) => states.push(s));
       const pending = client.request("Slow", 300);
-      await sleep(20);
       client.close();
       await assert.rejects(pending, (e) => e instanceof ConnectionError && /closed by the client/.test(e.message));
       await assert.rejects(client.request("Echo", 1), ConnectionError);
+      // Nothing may happen now, and a non-event has no condition to wait for: watch for eight
+      // reconnect delays, past the time the Slow reply would have come.
       await sleep(400);
       assert.deepEqual(states, ["closed"]);
     });
@@ -232,21 +233,24 @@ test("reconnects with backoff across a server crash; in-flight requests reject, 
   });
   try {
     assert.deepEqual(await client.request("CalculateRequest", { numbers: [1, 1] }), { result: 2 });
+    const calls = 'extws_instances_created_total{tenant="default",lifecycle="fresh"}';
+    const started = await metric(server, calls);
     const inFlight = client.request("Slow", 800);
     const rejected = assert.rejects(inFlight, (e) => {
       assert.ok(e instanceof ConnectionError, String(e));
       assert.match(e.message, /before the reply to Slow/);
       return true;
     });
-    await sleep(100);
+    // The server is running the Slow call once its instance exists.
+    await waitUntilAsync(async () => (await metric(server, calls)) > started);
     await server.stop("SIGKILL"); // no close frame: the socket just drops
     await rejected;
     assert.equal(client.state, "reconnecting");
     // Made while disconnected: waits for the next connection.
     const queued = client.request("CalculateRequest", { numbers: [20, 22] }, { timeoutMs: 20_000 });
-    await sleep(1_600); // several refused attempts: 100, 200, 400, 800 ms ...
-    assert.ok(delays.length >= 3, `delays ${delays}`);
-    assert.deepEqual(delays.slice(0, 3), [100, 200, 400]);
+    // Several refused attempts: 100, 200, 400, 800 ms, then capped at 800.
+    await waitUntil(() => delays.length >= 5, 20_000);
+    assert.deepEqual(delays.slice(0, 5), [100, 200, 400, 800, 800]);
     assert.ok(delays.every((d) => d <= 800), `delays ${delays}`);
     server = await startServer({ components: [CALC, SLOW], listen: address });
     assert.deepEqual(await queued, { result: 42 });
@@ -282,9 +286,20 @@ test("unsolicited messages: with --fanout the second component's reply goes to o
 });
 
 async function waitUntil(condition, ms = 5_000) {
+  return waitUntilAsync(async () => condition(), ms);
+}
+
+async function waitUntilAsync(condition, ms = 5_000) {
   const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms: ${condition}`);
     await sleep(10);
   }
+}
+
+/** The value of one series in the server's /metrics (0 when absent). */
+async function metric(server, series) {
+  const text = await (await fetch(new URL("/metrics", server.http))).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
 }

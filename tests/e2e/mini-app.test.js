@@ -74,7 +74,7 @@ after(async () => {
   if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
 });
 
-test("the server serves the page and the client through the extws.js symlink", T, async () => {
+test("the server serves the page, and its own client as extws.js", T, async () => {
   for (const [file, type] of [["", "text/html"], ["app.js", "text/javascript"], ["extws.js", "text/javascript"]]) {
     const response = await fetch(new URL(file, server.http), { signal: AbortSignal.timeout(10_000) });
     assert.equal(response.status, 200, file);

@@ -1,5 +1,5 @@
 //! Unit tests of initData validation, including every public vector in
-//! `shared/telegram-init-data-vectors.json`.
+//! `tests/data/telegram-init-data-vectors.json`.
 
 use super::*;
 
@@ -30,7 +30,7 @@ fn signed(auth_date: u64) -> String {
 fn public_vectors_all_agree() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/telegram-init-data-vectors.json"
+        "/../tests/data/telegram-init-data-vectors.json"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     let file: serde_json::Value = serde_json::from_str(&text).unwrap();

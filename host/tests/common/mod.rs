@@ -30,7 +30,9 @@ pub fn guest(name: &str) -> PathBuf {
     let path = repo().join("target/guests").join(format!("{name}.wasm"));
     assert!(
         path.is_file(),
-        "{} is missing: run `make guests` (or `make test`, which builds it)",
+        "{} is missing: the tests need the components in target/guests/; build them with \
+         `make guests` (or just the Rust ones with `make guest-rust`), or run `make test`, which \
+         builds them first",
         path.display()
     );
     path
@@ -279,18 +281,9 @@ pub fn spawn_listening(command: &mut std::process::Command) -> (std::process::Ch
 
 // --- Raw clients: a socket the test controls byte by byte (no automatic pongs or reads). ---
 
-/// `extws_connections_open` of the default tenant, from `/metrics`.
+/// `extws_connections_open` of the default tenant.
 pub async fn open_connections(server: &TestServer) -> i64 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let request = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await.unwrap();
-    body.lines()
-        .find(|l| l.starts_with("extws_connections_open{"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .expect("the gauge is exported once a connection opened")
+    metric(server.addr, r#"extws_connections_open{tenant="default"}"#).await as i64
 }
 
 /// A WebSocket client on a raw socket: the upgrade by hand, then nothing is read or answered
@@ -367,5 +360,173 @@ pub async fn until_closed_by_the_server(server: &TestServer) {
             "the server kept the connection"
         );
         tokio::task::yield_now().await;
+    }
+}
+
+/// `GET path` over a raw socket to `addr` (`HOST:PORT`); returns (status, body).
+pub async fn http_get(addr: impl std::fmt::Display, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr.to_string()).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The value of the sample `series` (e.g. `extws_instances_created_total{tenant="t",
+/// lifecycle="fresh"}`) in the server's `/metrics`, or 0 when it is not there yet.
+pub async fn metric(addr: impl std::fmt::Display, series: &str) -> f64 {
+    let (status, body) = http_get(addr, "/metrics").await;
+    assert_eq!(status, 200, "/metrics: {body}");
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+/// Polls `/metrics` until `series` reaches `at_least` (panics after 20 s).
+pub async fn wait_for_metric(addr: impl std::fmt::Display, series: &str, at_least: f64) {
+    let addr = addr.to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let value = metric(&addr, series).await;
+        if value >= at_least {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{series} is {value} after 20 s, not >= {at_least}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The series counting `tenant`'s instances of `lifecycle`: it goes up when a call starts.
+pub fn instances_created(tenant: &str, lifecycle: &str) -> String {
+    format!(r#"extws_instances_created_total{{tenant="{tenant}",lifecycle="{lifecycle}"}}"#)
+}
+
+/// The `extws-wasm` binary built with these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_extws-wasm");
+
+/// A real `extws-wasm serve` child process on 127.0.0.1:0 (killed when dropped): its address,
+/// its memory, and its stderr log line by line.
+pub struct ChildServer {
+    /// `HOST:PORT` it listens on.
+    pub addr: String,
+    child: Option<std::process::Child>,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every stderr line read so far.
+    pub seen: Vec<String>,
+}
+
+impl ChildServer {
+    /// Runs `extws-wasm serve --listen 127.0.0.1:0 ARGS` and waits for its listening line.
+    pub fn start<I, S>(args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        let mut server = Self {
+            addr: String::new(),
+            child: Some(child),
+            lines,
+            seen: Vec::new(),
+        };
+        let line = server.wait_for_line("listening on ws://", Duration::from_secs(120));
+        server.addr = line
+            .split_once("listening on ws://")
+            .unwrap()
+            .1
+            .trim()
+            .to_string();
+        server
+    }
+
+    /// `ws://ADDR{rest}`.
+    pub fn url(&self, rest: &str) -> String {
+        format!("ws://{}{rest}", self.addr)
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Its resident memory (`VmRSS` of `/proc/PID/status`), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Waits for the next stderr line containing `needle` and returns it (panics, showing the
+    /// log, when none comes `within` or the server exits).
+    pub fn wait_for_line(&mut self, needle: &str, within: Duration) -> String {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no log line with {needle:?} within {within:?} ({e}); stderr so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// SIGTERM, wait for the exit, and return its status and its whole stderr.
+    pub fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        // The reader thread ends at EOF, which disconnects the channel.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            self.seen.push(line);
+        }
+        (status, std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
