@@ -22,7 +22,7 @@ use crate::tenants::Tenant;
 /// Runs `args.msg_type` with `args.data` through the component in the same sandbox as `serve`.
 /// Returns the reply (or error) envelope and whether it was a success.
 pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
-    let limits = config::limits(&args.limits)?;
+    let (limits, max_reply) = config::limits(&args.limits)?;
     if serde_json::from_str::<&serde_json::value::RawValue>(&args.data).is_err() {
         bail!("DATA is not valid JSON: {}", args.data);
     }
@@ -63,7 +63,6 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
         caller: CallerInfo::new("call".into(), component.name.clone()),
     };
     let mut instances = ConnectionInstances::default();
-    let max_reply = args.limits.max_message_bytes;
     match component
         .invoke(invocation, max_reply, &mut instances)
         .await

@@ -8,9 +8,10 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
+use super::limits::LimitValues;
 use super::{Config, Route, TenantConfig};
 use crate::auth::{AuthPolicy, Transport, Verifier, system_clock};
-use crate::runtime::{Capabilities, ComponentSpec, Lifecycle, Limits, PreopenedDir};
+use crate::runtime::{Capabilities, ComponentSpec, Lifecycle, PreopenedDir};
 use crate::state::Quota;
 
 /// The file's top level.
@@ -41,7 +42,7 @@ struct TenantFile {
     auth: AuthFile,
     /// Per-call and per-tenant limits; defaults are safe for a public server.
     #[serde(default)]
-    limits: LimitsFile,
+    limits: LimitValues,
     /// What guests may access; nothing by default.
     #[serde(default)]
     capabilities: CapabilitiesFile,
@@ -93,23 +94,6 @@ fn day() -> u64 {
 }
 fn ten() -> u64 {
     10
-}
-
-/// `[tenant.limits]`; every key optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LimitsFile {
-    timeout_ms: Option<u64>,
-    fuel: Option<u64>,
-    max_memory_mib: Option<usize>,
-    max_concurrency: Option<usize>,
-    max_queue: Option<usize>,
-    max_connections: Option<usize>,
-    max_connections_per_user: Option<usize>,
-    max_connections_per_ip: Option<usize>,
-    max_message_bytes: Option<usize>,
-    rate_per_second: Option<f64>,
-    rate_burst: Option<u32>,
 }
 
 /// `[tenant.state]`.
@@ -251,7 +235,7 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
         }
         components.push(spec);
     }
-    let (limits, max_message_bytes) = limits(&t.limits)?;
+    let (limits, max_message_bytes) = t.limits.resolve(super::limits::file_key)?;
     Ok(TenantConfig {
         name: t.name,
         route: Route {
@@ -311,67 +295,6 @@ fn auth(a: &AuthFile) -> anyhow::Result<AuthPolicy> {
         first_message_timeout: Duration::from_secs(a.first_message_timeout.max(1)),
         clock: system_clock(),
     })
-}
-
-fn limits(l: &LimitsFile) -> anyhow::Result<(Limits, usize)> {
-    let d = Limits::default();
-    let limits = Limits {
-        timeout: l.timeout_ms.map_or(d.timeout, Duration::from_millis),
-        fuel: l.fuel.or(d.fuel),
-        max_memory_bytes: l.max_memory_mib.map_or(d.max_memory_bytes, |m| m << 20),
-        max_concurrency: l.max_concurrency.unwrap_or(d.max_concurrency),
-        max_queue: l.max_queue.unwrap_or(d.max_queue),
-        max_connections: l.max_connections.unwrap_or(d.max_connections),
-        max_connections_per_user: l
-            .max_connections_per_user
-            .unwrap_or(d.max_connections_per_user),
-        max_connections_per_ip: l.max_connections_per_ip.unwrap_or(d.max_connections_per_ip),
-        rate_per_second: l.rate_per_second.unwrap_or(d.rate_per_second),
-        rate_burst: l.rate_burst.unwrap_or(d.rate_burst),
-        ..d
-    };
-    let checks = [
-        (
-            limits.timeout.is_zero(),
-            "limits.timeout_ms must be at least 1",
-        ),
-        (
-            limits.fuel == Some(0),
-            "limits.fuel must be at least 1 (omit it to disable)",
-        ),
-        (
-            !(1 << 20..=4 << 30).contains(&limits.max_memory_bytes),
-            "limits.max_memory_mib must be between 1 and 4096",
-        ),
-        (
-            limits.max_concurrency == 0,
-            "limits.max_concurrency must be at least 1",
-        ),
-        (
-            limits.max_connections == 0,
-            "limits.max_connections must be at least 1",
-        ),
-        (
-            limits.max_connections_per_user == 0 || limits.max_connections_per_ip == 0,
-            "limits.max_connections_per_user and max_connections_per_ip must be at least 1",
-        ),
-        (
-            !(limits.rate_per_second > 0.0 && limits.rate_per_second.is_finite()),
-            "limits.rate_per_second must be a positive number",
-        ),
-        (
-            limits.rate_burst == 0,
-            "limits.rate_burst must be at least 1",
-        ),
-    ];
-    if let Some((_, message)) = checks.iter().find(|(bad, _)| *bad) {
-        bail!("{message}");
-    }
-    let max_message_bytes = l.max_message_bytes.unwrap_or(1 << 20);
-    if !(64..=64 << 20).contains(&max_message_bytes) {
-        bail!("limits.max_message_bytes must be between 64 and 67108864");
-    }
-    Ok((limits, max_message_bytes))
 }
 
 fn capabilities(c: CapabilitiesFile, base: &Path) -> anyhow::Result<Capabilities> {

@@ -3,6 +3,7 @@
 //! checked here, before anything listens.
 
 pub mod file;
+pub mod limits;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use crate::auth::{AuthPolicy, Verifier, system_clock};
 use crate::cli::{AuthArgs, LimitArgs, ServeArgs};
 use crate::runtime::{Capabilities, ComponentSpec, EngineSettings, Lifecycle, Limits};
 use crate::state::Quota;
+use limits::LimitValues;
 
 /// Which connections belong to a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +173,7 @@ impl Config {
                 );
             }
         }
+        let (limits, max_message_bytes) = limits(&args.limits)?;
         let tenant = TenantConfig {
             name: "default".into(),
             route: Route::any(),
@@ -184,8 +187,8 @@ impl Config {
                 })
                 .collect(),
             capabilities: Capabilities::default(),
-            limits: limits(&args.limits)?,
-            max_message_bytes: args.limits.max_message_bytes,
+            limits,
+            max_message_bytes,
             fanout: args.fanout,
             static_dir: static_dir(args.static_dir.as_deref())?,
             quota: DEFAULT_QUOTA,
@@ -250,43 +253,22 @@ pub fn static_dir(dir: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
     }
 }
 
-/// The sandbox limits from flags.
-pub fn limits(args: &LimitArgs) -> anyhow::Result<Limits> {
-    if args.timeout_ms == 0 {
-        bail!("--timeout-ms must be at least 1");
+/// The sandbox limits and the message size limit from flags (the same rules as a file's).
+pub fn limits(args: &LimitArgs) -> anyhow::Result<(Limits, usize)> {
+    LimitValues {
+        timeout_ms: Some(args.timeout_ms),
+        fuel: None,
+        max_memory_mib: Some(args.max_memory_mib),
+        max_concurrency: Some(args.max_concurrency),
+        max_queue: Some(args.max_queue),
+        max_connections: Some(args.max_connections),
+        max_connections_per_user: Some(args.max_connections_per_user),
+        max_connections_per_ip: Some(args.max_connections_per_ip),
+        max_message_bytes: Some(args.max_message_bytes),
+        rate_per_second: Some(args.rate_per_second),
+        rate_burst: Some(args.rate_burst),
     }
-    if !(1..=4096).contains(&args.max_memory_mib) {
-        bail!("--max-memory-mib must be between 1 and 4096");
-    }
-    if args.max_message_bytes < 64 {
-        bail!("--max-message-bytes must be at least 64");
-    }
-    if args.max_concurrency == 0
-        || args.max_connections == 0
-        || args.max_connections_per_user == 0
-        || args.max_connections_per_ip == 0
-        || args.rate_burst == 0
-    {
-        bail!(
-            "--max-concurrency, --max-connections, --max-connections-per-user, \
-             --max-connections-per-ip and --rate-burst must be at least 1"
-        );
-    }
-    if !(args.rate_per_second > 0.0 && args.rate_per_second.is_finite()) {
-        bail!("--rate-per-second must be a positive number");
-    }
-    Ok(Limits {
-        timeout: Duration::from_millis(args.timeout_ms),
-        max_memory_bytes: args.max_memory_mib << 20,
-        max_concurrency: args.max_concurrency,
-        max_queue: args.max_queue,
-        max_connections: args.max_connections,
-        max_connections_per_user: args.max_connections_per_user,
-        max_connections_per_ip: args.max_connections_per_ip,
-        rate_per_second: args.rate_per_second,
-        rate_burst: args.rate_burst,
-        ..Limits::default()
-    })
+    .resolve(limits::flag)
 }
 
 fn auth_policy(args: &AuthArgs) -> anyhow::Result<AuthPolicy> {
