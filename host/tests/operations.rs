@@ -6,29 +6,13 @@ mod common;
 use common::*;
 use extws_wasm::Config;
 use extws_wasm::auth::{AuthPolicy, Transport, Verifier, telegram};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// `GET path` over a raw socket; returns (status, body).
-async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness() {
     let server = start_simple(&["calc"]).await;
-    assert_eq!(get(server.addr, "/healthz").await, (200, "ok\n".into()));
-    assert_eq!(get(server.addr, "/readyz").await, (200, "ready\n".into()));
-    assert_eq!(get(server.addr, "/nothing-here").await.0, 404);
+    assert_eq!(http_get(server.addr, "/healthz").await, (200, "ok\n".into()));
+    assert_eq!(http_get(server.addr, "/readyz").await, (200, "ready\n".into()));
+    assert_eq!(http_get(server.addr, "/nothing-here").await.0, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,16 +21,16 @@ async fn not_ready_while_redis_is_away_and_ready_again_when_it_is_back() {
     let mut config = Config::new(vec![tenant("default", &["calc"])]);
     config.state.redis = Some(redis.url());
     let server = start(config).await;
-    assert_eq!(get(server.addr, "/readyz").await, (200, "ready\n".into()));
+    assert_eq!(http_get(server.addr, "/readyz").await, (200, "ready\n".into()));
     redis.stop();
-    let (status, body) = get(server.addr, "/readyz").await;
+    let (status, body) = http_get(server.addr, "/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.starts_with("not ready: Redis"), "{body}");
     // Liveness is not readiness: the process is fine.
-    assert_eq!(get(server.addr, "/healthz").await.0, 200);
+    assert_eq!(http_get(server.addr, "/healthz").await.0, 200);
     redis.restart();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while get(server.addr, "/readyz").await.0 != 200 {
+    while http_get(server.addr, "/readyz").await.0 != 200 {
         assert!(std::time::Instant::now() < deadline, "never ready again");
         tokio::task::yield_now().await;
     }
@@ -62,11 +46,11 @@ async fn static_files_are_served_and_cannot_escape_their_directory() {
     t.static_dir = Some(dir.clone());
     let server = start(Config::new(vec![t])).await;
     assert_eq!(
-        get(server.addr, "/").await,
+        http_get(server.addr, "/").await,
         (200, "<h1>mini app</h1>".into())
     );
     assert_eq!(
-        get(server.addr, "/js/app.js?v=1").await,
+        http_get(server.addr, "/js/app.js?v=1").await,
         (200, "console.log(1)".into())
     );
     for escape in [
@@ -74,7 +58,7 @@ async fn static_files_are_served_and_cannot_escape_their_directory() {
         "/js/../../etc/passwd",
         "/%2e%2e/etc/passwd",
     ] {
-        assert_eq!(get(server.addr, escape).await.0, 404, "{escape}");
+        assert_eq!(http_get(server.addr, escape).await.0, 404, "{escape}");
     }
     // A symlink inside the directory does not lead out of it, to a file or a directory; one
     // that stays inside is followed.
@@ -86,10 +70,10 @@ async fn static_files_are_served_and_cannot_escape_their_directory() {
     std::os::unix::fs::symlink(outside.join("secret.txt"), dir.join("leak.txt")).unwrap();
     std::os::unix::fs::symlink(&outside, dir.join("leakdir")).unwrap();
     std::os::unix::fs::symlink(dir.join("js/app.js"), dir.join("alias.js")).unwrap();
-    assert_eq!(get(server.addr, "/leak.txt").await.0, 404);
-    assert_eq!(get(server.addr, "/leakdir/secret.txt").await.0, 404);
+    assert_eq!(http_get(server.addr, "/leak.txt").await.0, 404);
+    assert_eq!(http_get(server.addr, "/leakdir/secret.txt").await.0, 404);
     assert_eq!(
-        get(server.addr, "/alias.js").await,
+        http_get(server.addr, "/alias.js").await,
         (200, "console.log(1)".into())
     );
     // The WebSocket still works on the same port.
@@ -148,7 +132,7 @@ async fn metrics_count_known_traffic() {
                 .is_err()
         );
     }
-    let (status, body) = get(server.addr, "/metrics").await;
+    let (status, body) = http_get(server.addr, "/metrics").await;
     assert_eq!(status, 200);
     let has = |line: &str| body.lines().any(|l| l == line);
     for line in [
