@@ -286,6 +286,9 @@ max_age = 0
 [tenant.limits]
 max_queue = 4096
 max_connections = {max_connections}
+# The load generator signs one user for every connection: that is a flood to the per-user
+# limit, which a benchmark of throughput opens like the others.
+max_connections_per_user = {max_connections}
 rate_per_second = 1000000000
 rate_burst = 1000000000
 

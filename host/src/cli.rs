@@ -200,8 +200,8 @@ pub struct LimitArgs {
     /// Open connections of one Telegram user; more are refused with HTTP 429.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub max_connections_per_user: usize,
-    /// Open connections from one IP address that carry no user at the handshake (no-auth, or
-    /// first-message auth pending); more are refused with HTTP 429.
+    /// Open connections from one IP address still waiting for their first-message auth; more
+    /// are refused with HTTP 429 (once authenticated they count as their user).
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub max_connections_per_ip: usize,
     /// Sustained messages per second per connection; faster gets `rate_limited`.

@@ -157,9 +157,12 @@ impl Gateway {
             HandshakeAuth::Done(session) => Some(*session),
             HandshakeAuth::AwaitFirstMessage => None,
         };
-        let holder = match session.as_ref().and_then(|s| s.user.as_ref()) {
-            Some(user) => Holder::User(user.id),
-            None => Holder::Ip(peer.ip()),
+        // A user counts against the user's limit; a handshake whose first-message auth is
+        // pending against its address's (behind a proxy every client has the proxy's address,
+        // so anonymous connections of a no-auth tenant count only against the tenant's).
+        let holder = match &session {
+            Some(s) => s.user.as_ref().map(|u| Holder::User(u.id)),
+            None => Some(Holder::Ip(peer.ip())),
         };
         let slot = tenant.open_connection(holder).map_err(|refused| {
             warn!(?refused, "connection limit reached");

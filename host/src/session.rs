@@ -20,7 +20,7 @@ use crate::dispatch::{Close, Dispatcher, Outcome};
 use crate::push::Mailbox;
 use crate::runtime::Hook;
 use crate::shutdown::Shutdown;
-use crate::tenants::{ConnectionSlot, Holder, Tenant};
+use crate::tenants::{ConnectionSlot, Tenant};
 
 type Ws = WebSocketStream<TcpStream>;
 
@@ -188,7 +188,7 @@ async fn deliver(
             .session()
             .and_then(|s| s.user.as_ref());
         if let Some(id) = user.map(|u| u.id)
-            && connection.slot.hold(Holder::User(id)).is_err()
+            && connection.slot.authenticated(id).is_err()
         {
             return Ok(Some(Close::too_many_for_user()));
         }

@@ -19,11 +19,6 @@ impl Shutdown {
         }
     }
 
-    /// Whether the signal has been received.
-    pub fn is_shutdown(&self) -> bool {
-        self.is_shutdown
-    }
-
     /// Waits for the signal (at once if it was already received). The sender being dropped
     /// counts as the signal.
     pub async fn recv(&mut self) {

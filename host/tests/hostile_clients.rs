@@ -61,13 +61,32 @@ async fn one_user_cannot_take_every_connection_slot() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_address_without_a_user_cannot_take_every_slot() {
+async fn one_address_cannot_hold_every_pending_handshake() {
     let mut t = tenant("default", &["calc"]);
+    t.auth = AuthPolicy::new(Verifier::hmac(TOKEN));
+    t.auth.transports = vec![Transport::Message];
     t.limits.max_connections_per_ip = 2;
+    let server = start(Config::new(vec![t])).await;
+    let mut a = upgrade(&server.url("/")).await.expect("first pending");
+    let _b = upgrade(&server.url("/")).await.expect("second pending");
+    assert_eq!(upgrade(&server.url("/")).await.err(), Some(429));
+    // Once one authenticates it counts as its user, not as the address.
+    let auth = serde_json::json!({"Type": "Auth", "Data": {"initData": signed_user(TOKEN, 5)}});
+    let reply = ask_json(&mut a, &auth.to_string()).await;
+    assert_eq!(reply["Type"], "AuthResponse", "{reply}");
+    let _c = upgrade(&server.url("/"))
+        .await
+        .expect("the address has room again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_connections_of_a_no_auth_tenant_count_only_for_the_tenant() {
+    // Behind a proxy every client has one address: a no-auth tenant is not capped per address.
+    let mut t = tenant("default", &["calc"]);
+    t.limits.max_connections_per_ip = 1;
     let server = start(Config::new(vec![t])).await;
     let _a = upgrade(&server.url("/")).await.expect("first");
     let _b = upgrade(&server.url("/")).await.expect("second");
-    assert_eq!(upgrade(&server.url("/")).await.err(), Some(429));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,8 +10,14 @@ use extws_wasm::auth::{AuthPolicy, Transport, Verifier, telegram};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness() {
     let server = start_simple(&["calc"]).await;
-    assert_eq!(http_get(server.addr, "/healthz").await, (200, "ok\n".into()));
-    assert_eq!(http_get(server.addr, "/readyz").await, (200, "ready\n".into()));
+    assert_eq!(
+        http_get(server.addr, "/healthz").await,
+        (200, "ok\n".into())
+    );
+    assert_eq!(
+        http_get(server.addr, "/readyz").await,
+        (200, "ready\n".into())
+    );
     assert_eq!(http_get(server.addr, "/nothing-here").await.0, 404);
 }
 
@@ -21,7 +27,10 @@ async fn not_ready_while_redis_is_away_and_ready_again_when_it_is_back() {
     let mut config = Config::new(vec![tenant("default", &["calc"])]);
     config.state.redis = Some(redis.url());
     let server = start(config).await;
-    assert_eq!(http_get(server.addr, "/readyz").await, (200, "ready\n".into()));
+    assert_eq!(
+        http_get(server.addr, "/readyz").await,
+        (200, "ready\n".into())
+    );
     redis.stop();
     let (status, body) = http_get(server.addr, "/readyz").await;
     assert_eq!(status, 503, "{body}");

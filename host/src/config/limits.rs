@@ -30,7 +30,7 @@ pub struct LimitValues {
     pub max_connections: Option<usize>,
     /// Open connections of one Telegram user.
     pub max_connections_per_user: Option<usize>,
-    /// Open connections from one address whose handshake has no user.
+    /// Open connections from one address while their first-message auth is pending.
     pub max_connections_per_ip: Option<usize>,
     /// Largest accepted frame and largest reply, in bytes.
     pub max_message_bytes: Option<usize>,

@@ -279,7 +279,7 @@ impl LoadedComponent {
         caller: CallerInfo,
     ) -> Result<(), InvokeError> {
         let deadline = Deadline::start(&self.context.limits);
-        (self.context.on_instance)(Lifecycle::Fresh);
+        (self.context.on_instance)(self.spec.lifecycle);
         deadline
             .enforce(async {
                 let mut instance = self.instantiate(caller, &deadline).await?;

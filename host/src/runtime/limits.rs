@@ -25,8 +25,8 @@ pub struct Limits {
     /// Open connections of one Telegram user in this tenant; more are refused with HTTP 429
     /// (or, for first-message auth, closed with 1008).
     pub max_connections_per_user: usize,
-    /// Open connections from one IP address that carry no user at the handshake (no-auth
-    /// tenants, first-message auth still pending); more are refused with HTTP 429.
+    /// Open connections from one IP address still waiting for their first-message auth; more
+    /// are refused with HTTP 429. Once authenticated they count as their user.
     pub max_connections_per_ip: usize,
     /// Sustained messages per second per connection (token bucket refill rate).
     pub rate_per_second: f64,
@@ -56,8 +56,8 @@ impl Default for Limits {
             // A user with the Mini App open on a phone, a desktop and a few tabs has a
             // handful; a script replaying one initData has hundreds.
             max_connections_per_user: 16,
-            // Several users may share an address (NAT), and this counts only handshakes
-            // without a user.
+            // Several users may share an address (NAT, a proxy), and this counts only
+            // connections whose first-message auth is pending (at most 10 s each).
             max_connections_per_ip: 64,
             // Generous for an interactive Mini App, tight enough to stop a scripted flood.
             rate_per_second: 50.0,

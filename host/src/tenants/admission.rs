@@ -52,13 +52,14 @@ impl Drop for Decrement<'_> {
     }
 }
 
-/// Who a connection counts against beyond its tenant: its Telegram user, or, when the
-/// handshake carried no user, its IP address.
+/// Who a connection counts against beyond its tenant: its Telegram user, or its IP address
+/// while its first-message auth is pending. Anonymous connections (no-auth tenants) count
+/// only against the tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Holder {
     /// An authenticated Telegram user.
     User(i64),
-    /// A handshake without a user (no-auth tenant, or first-message auth pending).
+    /// A connection whose first-message auth is pending.
     Ip(IpAddr),
 }
 
@@ -99,9 +100,9 @@ impl ConnectionCount {
         }
     }
 
-    /// Counts a new connection of `holder`; refused when the tenant or the holder is at its
-    /// limit.
-    pub fn open(self: &Arc<Self>, holder: Holder) -> Result<ConnectionSlot, Refused> {
+    /// Counts a new connection (of `holder`, if any); refused when the tenant or the holder
+    /// is at its limit.
+    pub fn open(self: &Arc<Self>, holder: Option<Holder>) -> Result<ConnectionSlot, Refused> {
         let label = metrics::tenant(&self.tenant);
         let open = self.open.fetch_add(1, Ordering::AcqRel);
         let mut slot = ConnectionSlot {
@@ -112,7 +113,9 @@ impl ConnectionCount {
         if open >= self.max {
             return Err(Refused::Tenant);
         }
-        slot.hold(holder)?;
+        if let Some(holder) = holder {
+            slot.hold(holder)?;
+        }
         self.metrics.connections_total.get_or_create(&label).inc();
         Ok(slot)
     }
@@ -140,9 +143,23 @@ pub struct ConnectionSlot {
 }
 
 impl ConnectionSlot {
-    /// Counts the connection against `holder` too (a user who authenticated after the
-    /// upgrade); refused when the holder is at its limit.
-    pub fn hold(&mut self, holder: Holder) -> Result<(), Refused> {
+    /// A connection whose first-message auth succeeded: it counts against `user` from now
+    /// on, no longer against its address; refused when the user is at the limit.
+    pub fn authenticated(&mut self, user: i64) -> Result<(), Refused> {
+        self.hold(Holder::User(user))?;
+        let count = &self.count;
+        self.holders.retain(|h| match h {
+            Holder::Ip(_) => {
+                count.release(*h);
+                false
+            }
+            Holder::User(_) => true,
+        });
+        Ok(())
+    }
+
+    /// Counts the connection against `holder` too; refused when the holder is at its limit.
+    fn hold(&mut self, holder: Holder) -> Result<(), Refused> {
         let count = &self.count;
         let (max, refused) = match holder {
             Holder::User(_) => (count.max_per_user, Refused::User),
@@ -243,14 +260,30 @@ mod tests {
         };
         let count = Arc::new(ConnectionCount::new("t".into(), &limits, Arc::default()));
         let ip = Holder::Ip("127.0.0.1".parse().unwrap());
-        let a = count.open(Holder::User(1)).expect("under the limits");
-        let b = count.open(Holder::User(1)).expect("under the limits");
-        assert_eq!(count.open(Holder::User(1)).err(), Some(Refused::User));
-        let c = count.open(ip).expect("another holder");
-        assert_eq!(count.open(ip).err(), Some(Refused::Ip));
-        let mut d = count.open(Holder::User(2)).expect("another user");
-        assert_eq!(count.open(Holder::User(3)).err(), Some(Refused::Tenant));
+        let a = count.open(Some(Holder::User(1))).expect("under the limits");
+        let b = count.open(Some(Holder::User(1))).expect("under the limits");
+        assert_eq!(count.open(Some(Holder::User(1))).err(), Some(Refused::User));
+        let c = count.open(Some(ip)).expect("another holder");
+        assert_eq!(count.open(Some(ip)).err(), Some(Refused::Ip));
+        let mut d = count.open(Some(Holder::User(2))).expect("another user");
+        assert_eq!(
+            count.open(Some(Holder::User(3))).err(),
+            Some(Refused::Tenant)
+        );
         assert_eq!(d.hold(Holder::User(1)).err(), Some(Refused::User));
+        drop(d);
+        // First-message auth moves a pending connection from its address to its user.
+        assert_eq!(count.open(Some(ip)).err(), Some(Refused::Ip));
+        let mut c = c;
+        c.authenticated(2).expect("user 2 has room");
+        drop(
+            count
+                .open(Some(ip))
+                .expect("the address slot was given back"),
+        );
+        let d = count
+            .open(None)
+            .expect("anonymous: only the tenant's limit");
         assert_eq!(count.current(), 4);
         drop((a, b, c, d));
         assert_eq!(count.current(), 0);
@@ -258,6 +291,6 @@ mod tests {
             count.by_holder.lock().unwrap().is_empty(),
             "no entry is left behind"
         );
-        let _again = count.open(Holder::User(1)).expect("released");
+        let _again = count.open(Some(Holder::User(1))).expect("released");
     }
 }

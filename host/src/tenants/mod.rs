@@ -109,9 +109,9 @@ impl Tenant {
         self.calls.admit().await
     }
 
-    /// Counts a new connection of `holder`; refused when the tenant is at `max_connections`
-    /// or the holder at its own limit.
-    pub fn open_connection(&self, holder: Holder) -> Result<ConnectionSlot, Refused> {
+    /// Counts a new connection (of `holder`, if any); refused when the tenant is at
+    /// `max_connections` or the holder at its own limit.
+    pub fn open_connection(&self, holder: Option<Holder>) -> Result<ConnectionSlot, Refused> {
         self.connections.open(holder)
     }
 
