@@ -211,14 +211,15 @@ enum HeadError {
 /// Reads the request head; returns it and whatever bytes followed it. Each read waits for the
 /// socket (no polling); the caller bounds the whole with the handshake timeout.
 async fn read_head(stream: &mut TcpStream) -> Result<(http::Request<()>, Vec<u8>), HeadError> {
+    // Read into the heap buffer itself: a buffer on the stack would live in every connection
+    // task's future for the whole connection.
     let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
     loop {
-        let n = stream.read(&mut chunk).await.map_err(HeadError::Io)?;
+        buf.reserve(1024);
+        let n = stream.read_buf(&mut buf).await.map_err(HeadError::Io)?;
         if n == 0 {
             return Err(HeadError::Io(std::io::ErrorKind::UnexpectedEof.into()));
         }
-        buf.extend_from_slice(&chunk[..n]);
         if let Some((request, len)) = parse_head(&buf)? {
             return Ok((request, buf.split_off(len)));
         }

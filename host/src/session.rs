@@ -69,14 +69,14 @@ pub async fn run(
 ) -> Result<(), WsError> {
     let mut socket = Socket { ws, timeouts };
     if connection.dispatcher.session().is_some() {
-        connection.on_authenticated().await;
+        Box::pin(connection.on_authenticated()).await;
     }
     let result = match serve(&mut socket, &mut connection, shutdown).await {
         Ok(Some(close)) => socket.close(close).await,
         Ok(None) => Ok(()),
         Err(e) => Err(e),
     };
-    connection.dispatcher.run_hooks(Hook::Disconnect).await;
+    Box::pin(connection.dispatcher.run_hooks(Hook::Disconnect)).await;
     result
 }
 
@@ -139,8 +139,10 @@ async fn serve(
                 last_seen = Instant::now();
                 match frame {
                     None | Some(Ok(Message::Close(_))) => return Ok(None),
-                    Some(Ok(Message::Text(t))) => connection.dispatcher.on_text(t.as_str()).await,
-                    Some(Ok(Message::Binary(b))) => connection.dispatcher.on_binary(&b).await,
+                    // Boxed: a call's state (down to the guest's) lives only while it runs,
+                    // not in every idle connection's task.
+                    Some(Ok(Message::Text(t))) => Box::pin(connection.dispatcher.on_text(t.as_str())).await,
+                    Some(Ok(Message::Binary(b))) => Box::pin(connection.dispatcher.on_binary(&b)).await,
                     Some(Ok(_)) => continue,
                     Some(Err(WsError::Capacity(e))) => return Ok(Some(Close::too_big(&e.to_string()))),
                     Some(Err(WsError::Utf8(_))) => return Ok(Some(Close::not_utf8())),
@@ -192,7 +194,7 @@ async fn deliver(
         {
             return Ok(Some(Close::too_many_for_user()));
         }
-        connection.on_authenticated().await;
+        Box::pin(connection.on_authenticated()).await;
         info!("authenticated");
     }
     Ok(outcome.close)
