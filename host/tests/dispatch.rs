@@ -166,6 +166,16 @@ async fn timeout_limit_and_the_connection_goes_on() {
 }
 
 #[tokio::test]
+async fn a_guest_hoarding_host_handles_gets_limit_with_the_reason() {
+    let mut d = dispatcher(&["misbehave"], |_| {}).await;
+    let (code, message) = error(&d.on_text(r#"{"Type":"LeakHandles"}"#).await);
+    assert_eq!(code, "limit");
+    assert!(message.contains("host resource"), "{message}");
+    let out = d.on_text(r#"{"Type":"Echo","Data":1}"#).await;
+    assert_eq!(replies(&out)[0]["Data"], 1, "the next message works");
+}
+
+#[tokio::test]
 async fn overloaded_when_the_slots_and_the_queue_are_full() {
     let mut config = tenant("t", &["slow"]);
     config.limits.max_concurrency = 1;

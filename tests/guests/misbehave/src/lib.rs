@@ -1,12 +1,19 @@
-//! Test guest `misbehave`: bad replies, close requests, echo, logging.
+//! Test guest `misbehave`: bad replies, close requests, echo, logging, leaked host handles.
 wit_bindgen::generate!({ world: "handler", path: "../../../wit" });
 use extws::handler::{log, session};
 struct G;
 impl Guest for G {
     fn message_types() -> Vec<String> {
-        ["NotJson", "CloseMe", "Echo", "Log", "Session"]
-            .map(String::from)
-            .to_vec()
+        [
+            "NotJson",
+            "CloseMe",
+            "Echo",
+            "Log",
+            "Session",
+            "LeakHandles",
+        ]
+        .map(String::from)
+        .to_vec()
     }
     fn handle(t: String, data: String, _: Option<User>) -> Result<Response, HandlerError> {
         let reply = |data: String| {
@@ -17,6 +24,11 @@ impl Guest for G {
         };
         match t.as_str() {
             "NotJson" => reply("this is {not json".into()),
+            // Creates WASI pollables and never drops them, until the host says no.
+            "LeakHandles" => loop {
+                let pollable = wasip2::clocks::monotonic_clock::subscribe_duration(1_000_000_000);
+                std::mem::forget(pollable);
+            },
             // Data: the close code to ask for, or null for none.
             "CloseMe" => Err(HandlerError {
                 message: "closing on request".into(),
