@@ -98,9 +98,7 @@ impl Gateway {
             let tenants = self.tenants.current();
             let reply = crate::http::answer(&request, &tenants, &self.metrics, &self.services);
             let response = reply.await;
-            return tokio::time::timeout_at(deadline, response.write(&mut stream))
-                .await
-                .map_err(|_| std::io::ErrorKind::TimedOut)?;
+            return within(deadline, response.write(&mut stream)).await;
         }
         let admitted = match self.admit(&request, peer) {
             Ok(admitted) => admitted,
@@ -112,9 +110,7 @@ impl Gateway {
             key,
         } = admitted;
         let upgrade = switching_protocols(&key, subprotocol.as_deref());
-        tokio::time::timeout_at(deadline, stream.write_all(upgrade.as_bytes()))
-            .await
-            .map_err(|_| std::io::ErrorKind::TimedOut)??;
+        within(deadline, stream.write_all(upgrade.as_bytes())).await?;
         // The socket's frame limit is the tenant's own (so a reload that changes it applies to
         // every connection accepted after it). tungstenite zero-fills its whole read buffer on
         // every read: the default 128 KiB made each idle connection cost ~135 KiB of RSS;
@@ -315,7 +311,15 @@ async fn respond(
     if refusal.status == StatusCode::UPGRADE_REQUIRED {
         response.header("sec-websocket-version", "13");
     }
-    tokio::time::timeout_at(deadline, response.write(stream))
+    within(deadline, response.write(stream)).await
+}
+
+/// Runs a write of the handshake, failing with `TimedOut` once its deadline has passed.
+async fn within(
+    deadline: tokio::time::Instant,
+    io: impl Future<Output = std::io::Result<()>>,
+) -> std::io::Result<()> {
+    tokio::time::timeout_at(deadline, io)
         .await
         .map_err(|_| std::io::ErrorKind::TimedOut)?
 }
