@@ -84,7 +84,9 @@ impl Prepared {
     /// answer); then the server returns and whatever is left is dropped.
     pub fn shutdown_bound(&self) -> Duration {
         let t = &self.config.timeouts;
-        let deadline = self.config.tenants.iter().map(|t| t.limits.timeout).max();
+        // The tenants being served now: a reload may have changed their deadlines.
+        let tenants = self.gateway.tenants.current();
+        let deadline = tenants.iter().map(|t| t.limits().timeout).max();
         deadline.unwrap_or_default() + t.push_send + t.close_grace * 2 + Duration::from_secs(1)
     }
 }
@@ -106,7 +108,6 @@ pub async fn run(
         .config
         .watch
         .then(|| tokio::spawn(crate::watch::watch(gateway.tenants.clone())));
-    let bound = prepared.shutdown_bound();
     let prepared = Arc::new(prepared);
     let reloader = reload_on_sighup(&prepared);
     tokio::select! {
@@ -117,6 +118,7 @@ pub async fn run(
     for task in [watcher, reloader].into_iter().flatten() {
         task.abort();
     }
+    let bound = prepared.shutdown_bound();
     drop(notify_shutdown);
     drop(done_tx);
     // Every connection task holds a clone of `done_tx`; recv returns None when the last ends.
