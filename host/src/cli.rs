@@ -60,7 +60,7 @@ pub enum Command {
     /// Serve handler components over WebSocket.
     ///
     /// Example: extws-wasm serve --component calc.wasm --bot-token "$TOKEN"
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run one message through a component, without a server, and print the reply envelope.
     ///
     /// Uses the same sandbox and limits as `serve`. Exits 1 (printing the HandlerException
@@ -108,6 +108,8 @@ pub struct ServeArgs {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub grants: GrantArgs,
     /// Let several components handle the same Type: each answers in turn, in --component
     /// order (the predecessor's behaviour). Without it, a shared Type is a startup error.
     #[arg(long)]
@@ -172,6 +174,33 @@ pub struct AuthArgs {
     /// Accept every connection without initData; handlers get no user. Development only.
     #[arg(long)]
     pub no_auth: bool,
+}
+
+/// What handlers may reach beyond the sandbox: nothing unless granted here.
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// Let handlers call this Bot API method as the bot (repeat for several), e.g.
+    /// `--telegram-method sendMessage`. The host holds the token (--bot-token, or
+    /// --telegram-bot-token-env) and enforces Telegram's flood limits; none allowed by default.
+    #[arg(
+        long = "telegram-method",
+        value_name = "METHOD",
+        conflicts_with = "config"
+    )]
+    pub telegram_methods: Vec<String>,
+    /// Bot API base URL (a local Bot API server, or a test double).
+    #[arg(long, value_name = "URL", default_value = crate::telegram::DEFAULT_API_URL)]
+    pub telegram_api_url: String,
+    /// Environment variable holding the bot token for the Bot API, when --bot-id (Ed25519)
+    /// validates initData and there is no --bot-token.
+    #[arg(long, value_name = "VAR", conflicts_with = "config")]
+    pub telegram_bot_token_env: Option<String>,
+    /// Let handlers make HTTP requests (`wasi:http`) to this origin (repeat for several):
+    /// `scheme://host[:port]`, the host may start with `*.`, e.g. `https://api.example.com`.
+    /// Internal addresses (loopback, private, link-local) only when listed as an IP literal,
+    /// e.g. `http://127.0.0.1:9000`. None allowed by default.
+    #[arg(long = "allow-http", value_name = "ORIGIN", conflicts_with = "config")]
+    pub allow_http: Vec<String>,
 }
 
 /// Sandbox limits.

@@ -20,6 +20,9 @@
 //!   the host side of each import; knows nothing of sockets, envelopes or metrics.
 //! * [`state`] — [`state::Services`]: the key-value store (embedded redb or Redis) and the push
 //!   bus, shared by all tenants.
+//! * [`telegram`] — the Bot API as a tenant's capability: token, allowed methods, flood limits.
+//! * [`outbound`] — requests the host makes for guests: allowed origins, the internal-address
+//!   rule, and the one HTTP client (used by `wasi:http` and the Bot API).
 //! * [`push`] — server push: this server's connections (the hub) and the bus between servers.
 //! * [`envelope`] — the `{"Type","Data","Id"}` JSON in and out, `HandlerException` envelopes.
 //! * [`metrics`] — Prometheus metrics per tenant, one registry per server.
@@ -37,6 +40,7 @@ pub mod envelope;
 pub mod gateway;
 pub mod http;
 pub mod metrics;
+pub mod outbound;
 pub mod push;
 pub mod routing;
 pub mod runtime;
@@ -45,6 +49,7 @@ pub mod server;
 pub mod session;
 pub mod shutdown;
 pub mod state;
+pub mod telegram;
 pub mod tenants;
 pub mod tools;
 pub mod watch;

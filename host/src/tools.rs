@@ -92,6 +92,17 @@ pub async fn check(args: &CheckArgs) -> bool {
     let mut ok = true;
     let metrics = std::sync::Arc::new(Metrics::new());
     for tenant in &config.tenants {
+        if let Some(api) = &tenant.capabilities.telegram {
+            let methods: Vec<&str> = api.methods().collect();
+            println!(
+                "tenant {}: Bot API methods {}",
+                tenant.name,
+                methods.join(", ")
+            );
+            for warning in crate::config::grants::unknown_methods(methods) {
+                println!("warning: tenant {}: {warning}", tenant.name);
+            }
+        }
         match Tenant::load(&runtime, tenant, None, metrics.clone()).await {
             Ok(loaded) => println!(
                 "tenant {}: route {}{}, {} component(s), types {}",

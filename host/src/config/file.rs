@@ -55,6 +55,8 @@ struct TenantFile {
     /// `[tenant.state]`: key-value quota.
     #[serde(default)]
     state: StateFile,
+    /// `[tenant.telegram]`: Bot API access (none by default).
+    telegram: Option<super::grants::TelegramSettings>,
     /// `[[tenant.component]]` tables, at least one.
     #[serde(default)]
     component: Vec<ComponentFile>,
@@ -115,6 +117,10 @@ struct CapabilitiesFile {
     env: BTreeMap<String, String>,
     /// A read-only directory: `{ host = "./data", guest = "/data" }`.
     dir: Option<DirFile>,
+    /// Origins guests may reach over `wasi:http`, e.g. `["https://api.example.com",
+    /// "https://*.example.org:8443"]`; default none.
+    #[serde(default)]
+    http: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,15 +242,19 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
         components.push(spec);
     }
     let (limits, max_message_bytes) = t.limits.resolve(super::limits::file_key)?;
+    let (auth, bot_token) = auth(&t.auth)?;
+    let mut capabilities = capabilities(&t.capabilities, base)?;
+    capabilities.http = super::grants::http(&t.capabilities.http, &limits, max_message_bytes)?;
+    capabilities.telegram = super::grants::bot_api(t.telegram.as_ref(), bot_token.as_deref())?;
     Ok(TenantConfig {
         name: t.name,
         route: Route {
             path_prefix: t.route,
             host: t.host.map(|h| h.to_ascii_lowercase()),
         },
-        auth: auth(&t.auth)?,
+        auth,
         components,
-        capabilities: capabilities(t.capabilities, base)?,
+        capabilities,
         limits,
         max_message_bytes,
         fanout: t.fanout,
@@ -256,7 +266,8 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
     })
 }
 
-fn auth(a: &AuthFile) -> anyhow::Result<AuthPolicy> {
+/// The policy, and the HMAC bot token when there is one (the Bot API uses it too).
+fn auth(a: &AuthFile) -> anyhow::Result<(AuthPolicy, Option<String>)> {
     let token = match (&a.bot_token, &a.bot_token_env) {
         (Some(_), Some(_)) => bail!("auth: give bot_token or bot_token_env, not both"),
         (Some(t), None) => Some(t.clone()),
@@ -265,8 +276,8 @@ fn auth(a: &AuthFile) -> anyhow::Result<AuthPolicy> {
         })?),
         (None, None) => None,
     };
-    let verifier = match (token, a.bot_id, a.none) {
-        (None, None, true) => return Ok(AuthPolicy::disabled()),
+    let verifier = match (token.clone(), a.bot_id, a.none) {
+        (None, None, true) => return Ok((AuthPolicy::disabled(), None)),
         (Some(_), _, true) | (_, Some(_), true) => {
             bail!("auth: `none = true` cannot be combined with a bot token or bot id")
         }
@@ -288,17 +299,18 @@ fn auth(a: &AuthFile) -> anyhow::Result<AuthPolicy> {
     if transports.is_empty() {
         bail!("auth.transports: enable at least one transport");
     }
-    Ok(AuthPolicy {
+    let policy = AuthPolicy {
         verifier: Some(verifier),
         max_age: (a.max_age > 0).then_some(a.max_age),
         transports,
         first_message_timeout: Duration::from_secs(a.first_message_timeout.max(1)),
         clock: system_clock(),
-    })
+    };
+    Ok((policy, token))
 }
 
-fn capabilities(c: CapabilitiesFile, base: &Path) -> anyhow::Result<Capabilities> {
-    let read_only_dir = match c.dir {
+fn capabilities(c: &CapabilitiesFile, base: &Path) -> anyhow::Result<Capabilities> {
+    let read_only_dir = match &c.dir {
         None => None,
         Some(dir) => {
             let host = base.join(&dir.host);
@@ -313,13 +325,14 @@ fn capabilities(c: CapabilitiesFile, base: &Path) -> anyhow::Result<Capabilities
             }
             Some(PreopenedDir {
                 host,
-                guest: dir.guest,
+                guest: dir.guest.clone(),
             })
         }
     };
     Ok(Capabilities {
-        env: c.env.into_iter().collect(),
+        env: c.env.clone().into_iter().collect(),
         read_only_dir,
+        ..Capabilities::default()
     })
 }
 

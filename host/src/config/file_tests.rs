@@ -27,3 +27,67 @@ fn limits_are_checked() {
     ));
     assert!(e.contains("max_concurrency"), "{e}");
 }
+
+/// A tenant with `auth` and extra tables, its component being any existing file (parsing
+/// never loads it).
+fn with(auth: &str, extra: &str) -> String {
+    format!(
+        "[[tenant]]\nname = \"a\"\n[tenant.auth]\n{auth}\n{extra}\n[[tenant.component]]\npath = \"Cargo.toml\"\n"
+    )
+}
+
+#[test]
+fn bot_api_access_uses_the_auth_token_and_checks_method_names() {
+    let config = Config::from_toml(
+        &with(
+            "bot_token = \"1:secret\"",
+            "[tenant.telegram]\nmethods = [\"sendMessage\"]\napi_url = \"http://127.0.0.1:1\"",
+        ),
+        Path::new("."),
+    )
+    .unwrap();
+    let api = config.tenants[0].capabilities.telegram.as_ref().unwrap();
+    assert_eq!(api.methods().collect::<Vec<_>>(), ["sendMessage"]);
+    assert!(!format!("{api:?}").contains("secret"), "{api:?}");
+
+    let e = err(&with(
+        "bot_token = \"1:secret\"",
+        "[tenant.telegram]\nmethods = [\"send-message\"]",
+    ));
+    assert!(
+        e.contains("send-message") && e.contains("method name"),
+        "{e}"
+    );
+    let e = err(&with(
+        "bot_id = 1",
+        "[tenant.telegram]\nmethods = [\"sendMessage\"]",
+    ));
+    assert!(e.contains("bot_token_env"), "{e}");
+    let e = err(&with(
+        "none = true",
+        "[tenant.telegram]\napi_url = \"ftp://x\"",
+    ));
+    assert!(e.contains("api_url"), "{e}");
+}
+
+#[test]
+fn http_origins_are_checked() {
+    let config = Config::from_toml(
+        &with(
+            "none = true",
+            "[tenant.capabilities]\nhttp = [\"https://api.example.com\", \"https://*.example.org:8443\"]",
+        ),
+        Path::new("."),
+    )
+    .unwrap();
+    assert!(config.tenants[0].capabilities.http.is_some());
+    assert!(config.tenants[0].capabilities.telegram.is_none());
+    let e = err(&with(
+        "none = true",
+        "[tenant.capabilities]\nhttp = [\"https://api.example.com/v1\"]",
+    ));
+    assert!(
+        e.contains("capabilities.http") && e.contains("no path"),
+        "{e}"
+    );
+}

@@ -3,6 +3,7 @@
 //! checked here, before anything listens.
 
 pub mod file;
+pub mod grants;
 pub mod limits;
 
 use std::path::{Path, PathBuf};
@@ -174,6 +175,22 @@ impl Config {
             }
         }
         let (limits, max_message_bytes) = limits(&args.limits)?;
+        let mut capabilities = Capabilities {
+            http: grants::http(&args.grants.allow_http, &limits, max_message_bytes)
+                .context("--allow-http")?,
+            ..Capabilities::default()
+        };
+        let g = &args.grants;
+        if !g.telegram_methods.is_empty() || g.telegram_bot_token_env.is_some() {
+            let settings = grants::TelegramSettings {
+                api_url: Some(g.telegram_api_url.clone()),
+                methods: g.telegram_methods.clone(),
+                bot_token_env: g.telegram_bot_token_env.clone(),
+            };
+            capabilities.telegram =
+                grants::bot_api(Some(&settings), args.auth.bot_token.as_deref())
+                    .context("--telegram-method")?;
+        }
         let tenant = TenantConfig {
             name: "default".into(),
             route: Route::any(),
@@ -186,7 +203,7 @@ impl Config {
                     ..ComponentSpec::fresh(path)
                 })
                 .collect(),
-            capabilities: Capabilities::default(),
+            capabilities,
             limits,
             max_message_bytes,
             fanout: args.fanout,

@@ -7,6 +7,7 @@ wasmtime::component::bindgen!({
     imports: {
         "extws:handler/kv": async,
         "extws:handler/push": async,
+        "extws:handler/telegram": async,
     },
     exports: { default: async },
 });

@@ -51,7 +51,7 @@ pub enum LoadError {
     Compile { path: PathBuf, reason: String },
     /// The component does not implement the `extws:handler/handler` world or imports
     /// something the host does not provide.
-    #[error("{path}: does not implement world extws:handler/handler@0.1.0: {reason}")]
+    #[error("{path}: does not implement world extws:handler/handler@0.1.x: {reason}")]
     World { path: PathBuf, reason: String },
     /// Calling `message-types` failed or returned nothing usable.
     #[error("{path}: message-types: {reason}")]

@@ -83,6 +83,7 @@ impl Deadline {
     /// yields to the scheduler at every tick; fuel is refilled when the engine meters it.
     pub fn arm(&self, store: &mut Store<HostState>, limits: &Limits, fuel_enabled: bool) {
         let at = self.at;
+        store.data_mut().deadline = Some(at);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= at {

@@ -20,7 +20,7 @@ pub use component::{
     ComponentSpec, Hook, InstanceObserver, LoadContext, LoadError, LoadedComponent,
 };
 pub use engine::{EngineSettings, Runtime};
-pub use host::{CallerInfo, Capabilities, PreopenedDir, StateAccess};
+pub use host::{CallerInfo, Capabilities, HttpGrant, PreopenedDir, StateAccess};
 pub use instances::{ConnectionInstances, Lifecycle};
 pub use invoke::{Invocation, InvokeError};
 pub use limits::Limits;

@@ -1,14 +1,18 @@
 //! Per-store host state and the host side of the world's imports, one file per interface:
-//! [`wasi`] (no ambient capabilities; guest stdio to `tracing`), [`log`], [`session`], [`kv`]
-//! and [`push`]. Each interface reads only its own part of the state.
+//! [`wasi`] (no ambient capabilities; guest stdio to `tracing`), [`log`], [`session`], [`kv`],
+//! [`push`], [`telegram`] (the Bot API) and [`http`] (`wasi:http`, allow-listed). Each interface
+//! reads only its own part of the state.
 
+mod http;
 mod kv;
 mod log;
 mod push;
 mod session;
+mod telegram;
 mod wasi;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -17,6 +21,7 @@ use super::bindings::extws::handler::types;
 use super::limits::{Limiter, Limits};
 use crate::auth::InitDataContext;
 
+pub use http::HttpGrant;
 pub use session::{to_wit_init_data, to_wit_user};
 
 /// Most WASI resources (pollables, streams, ...) one store may hold at once. A guest that
@@ -73,12 +78,16 @@ impl std::fmt::Debug for CallerInfo {
 }
 
 /// What a tenant grants its guests beyond nothing. Resolved at startup; immutable.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Capabilities {
     /// Environment variables the guest sees (and no others).
     pub env: Vec<(String, String)>,
     /// A host directory the guest may read (never write), and where it appears in the guest.
     pub read_only_dir: Option<PreopenedDir>,
+    /// Outbound HTTP (`wasi:http`) to allowed origins; none: every request is denied.
+    pub http: Option<Arc<HttpGrant>>,
+    /// The Bot API as the tenant's bot; none: every `telegram.call` is denied.
+    pub telegram: Option<Arc<crate::telegram::BotApi>>,
 }
 
 /// A read-only directory grant.
@@ -95,6 +104,11 @@ pub struct PreopenedDir {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
+    http: wasmtime_wasi_http::WasiHttpCtx,
+    http_hooks: http::HttpHooks,
+    telegram: Option<Arc<crate::telegram::BotApi>>,
+    /// When the current call must end (set when a call is armed), for host calls that wait.
+    pub deadline: Option<Instant>,
     /// Memory and table limits.
     pub limiter: Limiter,
     /// Identity of the caller, for `session`, `kv`, `push` and log records.
@@ -114,6 +128,12 @@ impl HostState {
         Ok(Self {
             wasi: wasi::context(&caller, capabilities)?,
             table,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            http_hooks: http::HttpHooks {
+                grant: capabilities.http.clone(),
+            },
+            telegram: capabilities.telegram.clone(),
+            deadline: None,
             limiter: Limiter::new(limits),
             caller,
         })

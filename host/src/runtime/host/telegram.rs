@@ -1,0 +1,45 @@
+//! The `telegram` import: Bot API calls as the tenant's bot ([`crate::telegram::BotApi`]),
+//! within the call's deadline. Denied when the tenant has no `[tenant.telegram]`.
+
+use std::time::{Duration, Instant};
+
+use super::super::bindings::extws::handler::telegram;
+use super::HostState;
+use crate::telegram::TelegramError;
+
+fn to_wit(e: TelegramError) -> telegram::TelegramError {
+    match e {
+        TelegramError::Denied(m) => telegram::TelegramError::Denied(m),
+        TelegramError::Api {
+            code,
+            description,
+            retry_after,
+        } => telegram::TelegramError::Api(telegram::ApiError {
+            code,
+            description,
+            retry_after,
+        }),
+        TelegramError::RateLimited(s) => telegram::TelegramError::RateLimited(s),
+        TelegramError::Unavailable(m) => telegram::TelegramError::Unavailable(m),
+        TelegramError::Invalid(m) => telegram::TelegramError::Invalid(m),
+    }
+}
+
+impl telegram::Host for HostState {
+    async fn call(
+        &mut self,
+        method: String,
+        params: String,
+    ) -> Result<String, telegram::TelegramError> {
+        let Some(api) = self.telegram.clone() else {
+            return Err(telegram::TelegramError::Denied(
+                "this tenant has no Bot API access ([tenant.telegram] is not configured)".into(),
+            ));
+        };
+        // Outside a call with a deadline (never the case today), a bounded default.
+        let deadline = self
+            .deadline
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(10));
+        api.call(&method, &params, deadline).await.map_err(to_wit)
+    }
+}
