@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR
 BIN        := $(CARGO_TARGET_DIR)/debug/extws-wasm
 GUESTS     := $(CURDIR)/target/guests
 WASM_OUT   := $(CARGO_TARGET_DIR)/wasm32-wasip2/guest
-TEST_GUESTS := trap misbehave loop-forever memory-hog stack-overflow huge-reply probe slow stateful
+TEST_GUESTS := act trap misbehave loop-forever memory-hog stack-overflow huge-reply probe slow stateful
 LANGS      := go c python js
 LISTEN     ?= 127.0.0.1:8000
 
@@ -67,9 +67,10 @@ wasm-target:
 guests: guest-rust guests-other
 
 guest-rust: wasm-target
-	cargo build --target wasm32-wasip2 --profile guest -p calc -p counter $(addprefix -p ,$(TEST_GUESTS))
+	cargo build --target wasm32-wasip2 --profile guest -p calc -p counter -p notify $(addprefix -p ,$(TEST_GUESTS))
 	@mkdir -p $(GUESTS)
 	cp $(WASM_OUT)/counter.wasm $(GUESTS)/counter.wasm
+	cp $(WASM_OUT)/notify.wasm $(GUESTS)/notify.wasm
 	cp $(WASM_OUT)/calc.wasm $(GUESTS)/calc.wasm
 	cp $(WASM_OUT)/calc.wasm $(GUESTS)/calc-rust.wasm
 	@for g in $(TEST_GUESTS); do cp $(WASM_OUT)/$$(echo $$g | tr - _).wasm $(GUESTS)/$$g.wasm; done

@@ -153,6 +153,7 @@ async fn probe_sees_exactly_what_was_granted() {
             host: dir.clone(),
             guest: "/data".into(),
         }),
+        ..Capabilities::default()
     };
     let server = start(Config::new(vec![t])).await;
     let mut ws = connect(&server.url("/")).await;

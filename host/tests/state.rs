@@ -293,3 +293,21 @@ async fn a_client_that_never_reads_is_cut_off_at_its_queue_bound() {
         "the server still serves others"
     );
 }
+
+/// WIT 0.1.1 added the `telegram` interface; a component built against 0.1.0 (this is the
+/// counter example as it was built before that change, kept in `tests/data/`) imports
+/// `kv@0.1.0` and `push@0.1.0` and must keep loading and working unchanged.
+#[tokio::test]
+async fn a_component_built_against_wit_0_1_0_keeps_working() {
+    let dir = temp_dir("state-wit-0-1-0");
+    let mut t = counter_tenant("old", "/");
+    t.components = vec![extws_wasm::runtime::ComponentSpec::fresh(
+        repo().join("tests/data/counter-built-against-wit-0.1.0.wasm"),
+    )];
+    let server = start(with_store(vec![t], &dir)).await;
+    let mut ws = user(&server, "/", 1).await;
+    let reply = ask_json(&mut ws, r#"{"Type":"IncrementRequest","Data":{"by":5}}"#).await;
+    assert_eq!(reply["Data"]["count"], 5, "{reply}");
+    assert_eq!(count(&mut ws).await, 5);
+    server.shutdown().await.unwrap();
+}

@@ -2,6 +2,8 @@
 //! components from `target/guests/` (built by `make guests`), and real WebSocket clients.
 #![allow(dead_code)]
 
+pub mod fake_http;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -415,7 +417,7 @@ pub fn instances_created(tenant: &str, lifecycle: &str) -> String {
 pub const BIN: &str = env!("CARGO_BIN_EXE_extws-wasm");
 
 /// A real `extws-wasm serve` child process on 127.0.0.1:0 (killed when dropped): its address,
-/// its memory, and its stderr log line by line.
+/// its memory, and its output (stderr and stdout) line by line.
 pub struct ChildServer {
     /// `HOST:PORT` it listens on.
     pub addr: String,
@@ -432,17 +434,41 @@ impl ChildServer {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        Self::start_with_env(args, std::iter::empty::<(&str, &str)>())
+    }
+
+    /// [`ChildServer::start`] with these environment variables set for the child.
+    pub fn start_with_env<I, S, E, K, V>(args: I, env: E) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+        E: IntoIterator<Item = (K, V)>,
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
         use std::io::BufRead;
         let mut child = std::process::Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
+            .envs(env)
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = child.stderr.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
+        // Both streams, so a test can check everything the binary printed.
+        let stdout = child.stdout.take().unwrap();
+        let out = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = out.send(line);
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr)
                 .lines()

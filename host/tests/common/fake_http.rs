@@ -1,0 +1,154 @@
+//! A real HTTP/1.1 server on 127.0.0.1:0 whose answers the test scripts: it stands in for
+//! Telegram's Bot API (which cannot be reached from here) and for the origins a guest fetches.
+//! It records every request it receives, with the time it arrived.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One request the server received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The request target, e.g. `/bot123:ABC/sendMessage`.
+    pub path: String,
+    /// The body as text.
+    pub body: String,
+    /// When its head had arrived.
+    pub at: Instant,
+}
+
+impl Recorded {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_default()
+    }
+}
+
+/// What to answer.
+pub enum Reply {
+    /// A status and a JSON body.
+    Json(u16, String),
+    /// 302 to this location.
+    Redirect(String),
+    /// 200 with this many bytes of `x`.
+    Bytes(usize),
+    /// Read the request, then never answer (until the client goes away).
+    Hang,
+}
+
+type Script = dyn Fn(&Recorded) -> Reply + Send + Sync;
+
+/// A running fake server.
+pub struct FakeHttp {
+    /// Its address.
+    pub addr: SocketAddr,
+    calls: Arc<Mutex<Vec<Recorded>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeHttp {
+    /// Serves `script` on 127.0.0.1:0.
+    pub async fn start(script: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let script: Arc<Script> = Arc::new(script);
+        let recorded = calls.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(serve(socket, script.clone(), recorded.clone()));
+            }
+        });
+        Self { addr, calls, task }
+    }
+
+    /// A Bot API stand-in answering `{"ok": true, "result": result}` to every call.
+    pub async fn bot_api_ok(result: serde_json::Value) -> Self {
+        let body = serde_json::json!({"ok": true, "result": result}).to_string();
+        Self::start(move |_| Reply::Json(200, body.clone())).await
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request so far.
+    pub fn calls(&self) -> Vec<Recorded> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeHttp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(
+    mut socket: tokio::net::TcpStream,
+    script: Arc<Script>,
+    calls: Arc<Mutex<Vec<Recorded>>>,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let (head_len, method, path, content_length) = loop {
+        let Ok(n) = socket.read(&mut chunk).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut headers);
+        if let Ok(httparse::Status::Complete(len)) = request.parse(&buf) {
+            let length = request
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+                .unwrap_or(0usize);
+            let method = request.method.unwrap_or("").to_string();
+            let path = request.path.unwrap_or("").to_string();
+            break (len, method, path, length);
+        }
+    };
+    let at = Instant::now();
+    while buf.len() < head_len + content_length {
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let body = String::from_utf8_lossy(&buf[head_len..head_len + content_length]).to_string();
+    let call = Recorded {
+        method,
+        path,
+        body,
+        at,
+    };
+    let reply = script(&call);
+    calls.lock().unwrap().push(call);
+    let (status, extra, body) = match reply {
+        Reply::Json(status, body) => (status, "Content-Type: application/json\r\n".into(), body),
+        Reply::Redirect(to) => (302, format!("Location: {to}\r\n"), String::new()),
+        Reply::Bytes(n) => (200, String::new(), "x".repeat(n)),
+        Reply::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return;
+        }
+    };
+    let head = format!(
+        "HTTP/1.1 {status} X\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = socket.write_all(head.as_bytes()).await;
+    let _ = socket.write_all(body.as_bytes()).await;
+    let _ = socket.shutdown().await;
+}

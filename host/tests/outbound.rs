@@ -1,0 +1,105 @@
+//! Outbound HTTP (`wasi:http`) from a test guest using an ordinary client (`wstd`), over real
+//! sockets: denied by default, an allowed origin is answered, an unlisted origin, a redirect to
+//! one and `localhost` listed by name (it resolves to loopback) are denied without a request,
+//! and a response over the tenant's cap ends with an error.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::fake_http::{FakeHttp, Reply};
+use common::*;
+use extws_wasm::Config;
+use extws_wasm::outbound::AllowList;
+use extws_wasm::runtime::HttpGrant;
+use serde_json::{Value, json};
+
+async fn server_allowing(origins: &[String], max_body: usize) -> TestServer {
+    let mut t = tenant("acme", &["act"]);
+    // Generous: these tests are about what is reached, not how fast.
+    t.limits.timeout = std::time::Duration::from_secs(5);
+    let allow = AllowList::parse(origins).unwrap();
+    t.capabilities.http = Some(Arc::new(HttpGrant::new(allow, 4, max_body)));
+    start(Config::new(vec![t])).await
+}
+
+async fn fetch(server: &TestServer, url: &str, follow: u32) -> Value {
+    let mut ws = connect(&server.url("/")).await;
+    let request = json!({"Type": "Fetch", "Data": {"url": url, "follow": follow}});
+    let reply = ask_json(&mut ws, &request.to_string()).await;
+    assert_eq!(reply["Type"], "FetchResult", "{reply}");
+    reply["Data"].clone()
+}
+
+fn denied(reply: &Value) -> bool {
+    reply["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("HttpRequestDenied"))
+}
+
+#[tokio::test]
+async fn outbound_http_is_denied_by_default() {
+    let origin = FakeHttp::start(|_| Reply::Json(200, "{}".into())).await;
+    let server = start_simple(&["act"]).await;
+    let reply = fetch(&server, &origin.url(), 0).await;
+    assert!(denied(&reply), "{reply}");
+    assert!(origin.calls().is_empty());
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn only_allowed_origins_are_reached() {
+    let unlisted = FakeHttp::start(|_| Reply::Json(200, "{}".into())).await;
+    let elsewhere = format!("{}/", unlisted.url());
+    let allowed = FakeHttp::start(move |call| match call.path.as_str() {
+        "/away" => Reply::Redirect(elsewhere.clone()),
+        _ => Reply::Json(200, r#"{"hello":"world"}"#.into()),
+    })
+    .await;
+    let server = server_allowing(&[allowed.url()], 1 << 20).await;
+
+    let ok = fetch(&server, &format!("{}/hello?x=1", allowed.url()), 0).await;
+    assert_eq!(
+        ok,
+        json!({"status": 200, "body": r#"{"hello":"world"}"#, "hops": 0})
+    );
+    assert_eq!(allowed.calls()[0].path, "/hello?x=1");
+
+    let other = fetch(&server, &unlisted.url(), 0).await;
+    assert!(denied(&other), "{other}");
+    let redirected = fetch(&server, &format!("{}/away", allowed.url()), 3).await;
+    assert!(denied(&redirected), "{redirected}");
+    assert!(
+        unlisted.calls().is_empty(),
+        "an unlisted origin was reached"
+    );
+    assert_eq!(allowed.calls().len(), 2);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_to_loopback_is_refused() {
+    let origin = FakeHttp::start(|_| Reply::Json(200, "{}".into())).await;
+    let by_name = format!("http://localhost:{}", origin.addr.port());
+    let server = server_allowing(std::slice::from_ref(&by_name), 1 << 20).await;
+    let reply = fetch(&server, &by_name, 0).await;
+    assert!(denied(&reply), "{reply}");
+    assert!(origin.calls().is_empty());
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_response_over_the_cap_ends_with_an_error() {
+    let origin = FakeHttp::start(|call| match call.path.as_str() {
+        "/big" => Reply::Bytes(64 * 1024),
+        _ => Reply::Bytes(1000),
+    })
+    .await;
+    let server = server_allowing(&[origin.url()], 16 * 1024).await;
+    let small = fetch(&server, &format!("{}/small", origin.url()), 0).await;
+    assert_eq!(small["status"], 200, "{small}");
+    let big = fetch(&server, &format!("{}/big", origin.url()), 0).await;
+    let error = big["error"].as_str().unwrap_or_default();
+    assert!(error.contains("body size exceeds limit"), "{big}");
+    server.shutdown().await.unwrap();
+}
