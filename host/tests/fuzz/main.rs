@@ -10,4 +10,5 @@
 mod common;
 mod driver;
 mod envelope;
+mod init_data;
 mod json;
