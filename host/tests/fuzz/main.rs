@@ -8,6 +8,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod config;
 mod driver;
 mod envelope;
 mod init_data;
