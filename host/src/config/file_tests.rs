@@ -27,3 +27,43 @@ fn limits_are_checked() {
     ));
     assert!(e.contains("max_concurrency"), "{e}");
 }
+
+/// One tenant with these `[tenant.auth]` and `[tenant.limits]` lines and component path.
+fn with(auth: &str, limits: &str, component: &str) -> anyhow::Result<Config> {
+    let text = format!(
+        "[[tenant]]\nname = \"a\"\n[tenant.auth]\n{auth}\n[tenant.limits]\n{limits}\n\
+         [[tenant.component]]\npath = \"{component}\"\n"
+    );
+    Config::from_toml(&text, Path::new("."))
+}
+
+#[test]
+fn every_refusal_names_its_key() {
+    // Found by `make fuzz` (target config): these messages named no key.
+    let e = format!("{:#}", with("none = true", "", "missing.wasm").unwrap_err());
+    assert!(e.contains("component.path"), "{e}");
+    let e = format!(
+        "{:#}",
+        with("bot_token = \"nocolon\"", "", "Cargo.toml").unwrap_err()
+    );
+    assert!(e.contains("auth.bot_token:"), "{e}");
+    // A telegram_key without bot_id was silently ignored.
+    let e = format!(
+        "{:#}",
+        with(
+            "bot_token = \"1:x\"\ntelegram_key = \"test\"",
+            "",
+            "Cargo.toml"
+        )
+        .unwrap_err()
+    );
+    assert!(e.contains("auth.telegram_key"), "{e}");
+}
+
+#[test]
+fn huge_concurrency_saturates_the_pool_size() {
+    // Found by `make fuzz` (target config): the instance count overflowed (a panic in debug
+    // builds, a pool of 0 instances in release).
+    let config = with("none = true", "max_concurrency = 4294967295", "Cargo.toml").unwrap();
+    assert_eq!(config.engine.total_instances, u32::MAX);
+}
