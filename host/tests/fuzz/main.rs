@@ -11,5 +11,6 @@ mod common;
 mod config;
 mod driver;
 mod envelope;
+mod frames;
 mod init_data;
 mod json;
