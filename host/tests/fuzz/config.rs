@@ -651,17 +651,17 @@ fn agrees(doc: &Document, base: &Path) -> Result<(), TestCaseError> {
                 .iter()
                 .filter(|t| t.header == Some("[tenant.limits]"))
                 .collect();
-            if config.tenants.len() == 1 && limits.len() == 1 {
-                if let Some((_, Value::Int(mib))) = limits[0]
-                    .entries
-                    .iter()
-                    .find(|(k, _)| k == "max_memory_mib")
-                {
-                    prop_assert_eq!(
-                        config.tenants[0].limits.max_memory_bytes as i128,
-                        (*mib as i128) << 20
-                    );
-                }
+            let mib = limits
+                .first()
+                .and_then(|t| t.entries.iter().find(|(k, _)| k == "max_memory_mib"));
+            if config.tenants.len() == 1
+                && limits.len() == 1
+                && let Some((_, Value::Int(mib))) = mib
+            {
+                prop_assert_eq!(
+                    config.tenants[0].limits.max_memory_bytes as i128,
+                    (*mib as i128) << 20
+                );
             }
         }
         Err(e) => {
@@ -693,23 +693,25 @@ fn returns(text: &str, base: &Path) -> Result<(), TestCaseError> {
 #[ignore = "fuzzing: run by `make fuzz`"]
 fn fuzz_config() {
     let base = base();
-    fuzz("config", 500, document(), |doc| agrees(&doc, &base));
+    fuzz("config", 500, document, |doc| agrees(&doc, &base));
 }
 
 #[test]
 #[ignore = "fuzzing: run by `make fuzz`"]
 fn fuzz_config_text() {
     let base = base();
-    let near = (
-        document(),
-        prop::collection::vec(crate::json::mutation(), 1..4),
-    )
-        .prop_map(|(doc, mutations): (Document, Vec<Mutation>)| {
-            let text = render(&apply(&doc).0);
-            mutations
-                .iter()
-                .fold(text, |t, m| crate::json::mutate(&t, m))
-        });
-    let text = prop_oneof![3 => near, 1 => any::<String>()];
+    let text = || {
+        let near = (
+            document(),
+            prop::collection::vec(crate::json::mutation(), 1..4),
+        )
+            .prop_map(|(doc, mutations): (Document, Vec<Mutation>)| {
+                let text = render(&apply(&doc).0);
+                mutations
+                    .iter()
+                    .fold(text, |t, m| crate::json::mutate(&t, m))
+            });
+        prop_oneof![3 => near, 1 => any::<String>()]
+    };
     fuzz("config_text", 500, text, |text| returns(&text, &base));
 }

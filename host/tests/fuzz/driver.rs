@@ -30,14 +30,35 @@ fn regressions(target: &str) -> &'static str {
     Box::leak(path.to_string_lossy().into_owned().into_boxed_str())
 }
 
-/// Runs `property` on values of `strategy` in batches of `batch` cases until the budget is
+/// Runs `property` on values of the strategy `strategy` makes, in batches of `batch` cases until the budget is
 /// spent or a case fails; prints `fuzz <target>: N executions in S s, F findings` and panics
 /// with the minimized input when there is a finding.
 pub fn fuzz<S>(
     target: &str,
     batch: u32,
-    strategy: S,
-    property: impl Fn(S::Value) -> Result<(), TestCaseError>,
+    strategy: impl FnOnce() -> S + Send,
+    property: impl Fn(S::Value) -> Result<(), TestCaseError> + Sync,
+) where
+    S: Strategy,
+    S::Value: Debug,
+{
+    // Nested strategies build deep value trees: unoptimized, they overflowed the 2 MiB stack of
+    // a test thread (an abort, seen in `config_text` after about a minute). Run on a larger one.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn_scoped(scope, || run(target, batch, &strategy(), &property))
+            .unwrap()
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+}
+
+fn run<S>(
+    target: &str,
+    batch: u32,
+    strategy: &S,
+    property: &(impl Fn(S::Value) -> Result<(), TestCaseError> + Sync),
 ) where
     S: Strategy,
     S::Value: Debug,
@@ -60,7 +81,7 @@ pub fn fuzz<S>(
             ..Config::default()
         };
         let mut runner = TestRunner::new(config);
-        let result = runner.run(&strategy, |value| {
+        let result = runner.run(strategy, |value| {
             executions.fetch_add(1, Ordering::Relaxed);
             property(value)
         });

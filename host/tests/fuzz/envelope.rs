@@ -153,14 +153,16 @@ fn valid() -> impl Strategy<Value = (String, String, Option<String>, Option<Stri
 #[test]
 #[ignore = "fuzzing: run by `make fuzz`"]
 fn fuzz_envelope() {
-    fuzz("envelope", 2000, inputs(), |text| agrees(&text));
+    fuzz("envelope", 2000, inputs, |text| agrees(&text));
 }
 
 #[test]
 #[ignore = "fuzzing: run by `make fuzz`"]
 fn fuzz_envelope_round_trip() {
-    let codes = prop::sample::select(vec![ErrorCode::InvalidMessage, ErrorCode::Limit]);
-    let strategy = (valid(), any::<String>(), codes);
+    let strategy = || {
+        let codes = prop::sample::select(vec![ErrorCode::InvalidMessage, ErrorCode::Limit]);
+        (valid(), any::<String>(), codes)
+    };
     fuzz(
         "envelope_round_trip",
         1000,

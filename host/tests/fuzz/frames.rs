@@ -480,7 +480,7 @@ fn fuzz_frames() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(server());
     let steady = tokio::sync::Mutex::new(runtime.block_on(connect(&server.url("/"))));
-    let ops = prop::collection::vec(op(), 1..8);
+    let ops = || prop::collection::vec(op(), 1..8);
     fuzz("frames", 20, ops, |ops| {
         runtime.block_on(async {
             let outcome = case(&server, &ops).await;
