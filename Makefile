@@ -11,7 +11,7 @@ TEST_GUESTS := act trap misbehave loop-forever memory-hog stack-overflow huge-re
 LANGS      := go c python js
 LISTEN     ?= 127.0.0.1:8000
 
-.PHONY: run test deps e2e bench host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
+.PHONY: run test deps e2e bench fuzz host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
 
 ## run: build the host and the calc example, serve it on ws://$(LISTEN) without auth
 run: host guest-rust
@@ -96,6 +96,19 @@ BENCH ?= quick
 ## bench: benchmarks -> target/bench/{results.json,results.md,chart.png} (BENCH=full: the long run)
 bench: guests
 	BENCH=$(BENCH) bench/run.sh
+
+FUZZ_SECONDS ?= 60
+
+## fuzz: every fuzz target (host/tests/fuzz, docs/fuzzing.md) for FUZZ_SECONDS each, one after
+## the other (not in CI: about 6 minutes at the default); prints executions and findings per
+## target, the log in target/fuzz/log.txt; fails when a target found something
+fuzz: guest-rust
+	@mkdir -p target/fuzz
+	@{ FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test -p extws-wasm --test fuzz -- --ignored \
+	    --test-threads=1 --nocapture 2>&1; echo $$? > target/fuzz/status; } | tee target/fuzz/log.txt
+	@echo "== fuzz summary ($(FUZZ_SECONDS) s per target)"
+	@grep -o 'fuzz [a-z_]*: .* findings' target/fuzz/log.txt
+	@exit $$(cat target/fuzz/status)
 
 lint:
 	cargo fmt --all --check

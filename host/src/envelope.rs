@@ -20,12 +20,18 @@ pub struct Request<'a> {
 
 #[derive(Deserialize)]
 struct Incoming<'a> {
-    #[serde(rename = "Type", borrow)]
+    #[serde(rename = "Type", borrow, default, deserialize_with = "present")]
     msg_type: Option<&'a RawValue>,
-    #[serde(rename = "Data", borrow)]
+    #[serde(rename = "Data", borrow, default, deserialize_with = "present")]
     data: Option<&'a RawValue>,
-    #[serde(rename = "Id", borrow)]
+    #[serde(rename = "Id", borrow, default, deserialize_with = "present")]
     id: Option<&'a RawValue>,
+}
+
+/// A member that is there, even as `null` (a plain `Option` reads `null` as absent, which
+/// would drop `"Id": null` from the reply and call `"Type": null` missing).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 /// Why a frame is not a request; sent back with code `invalid_message`.
@@ -47,6 +53,14 @@ pub enum EnvelopeError {
 
 /// Parses one text frame.
 pub fn parse(text: &str) -> Result<Request<'_>, EnvelopeError> {
+    // serde also reads a struct from an array of its values (`["T", null, null]`); a request
+    // is an object.
+    if text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('[')
+    {
+        return Err(EnvelopeError::NotAnObject("an array".into()));
+    }
     let incoming: Incoming<'_> = serde_json::from_str(text).map_err(|e| {
         let e = e.to_string();
         EnvelopeError::NotAnObject(e.replace("struct Incoming", "an object"))
@@ -152,6 +166,14 @@ mod tests {
     fn rejects_what_is_not_a_request() {
         assert!(matches!(parse("nope"), Err(EnvelopeError::NotAnObject(_))));
         assert!(matches!(parse("[1]"), Err(EnvelopeError::NotAnObject(_))));
+        // Found by `make fuzz` (target envelope): serde reads a struct from an array of its
+        // values, so these were requests (or a TypeNotString) instead of not-an-object.
+        for array in [r#"["A",null,null]"#, "[{},null,null]", " \n[\"A\",1,2]"] {
+            assert!(
+                matches!(parse(array), Err(EnvelopeError::NotAnObject(_))),
+                "{array}"
+            );
+        }
         assert!(matches!(
             parse(r#"{"Type":"A","Type":"B"}"#),
             Err(EnvelopeError::NotAnObject(_))
@@ -168,6 +190,20 @@ mod tests {
             parse(r#"{"Type":""}"#).unwrap_err(),
             EnvelopeError::TypeNotString
         );
+    }
+
+    #[test]
+    fn a_null_id_is_echoed_and_a_null_type_is_not_a_string() {
+        // Found by `make fuzz` (target envelope_round_trip): `"Id": null` was read as no Id,
+        // so the reply did not echo it, and `"Type": null` was reported missing.
+        let r = parse(r#"{"Id":null,"Type":"A"}"#).unwrap();
+        assert_eq!(r.id.map(RawValue::get), Some("null"));
+        assert_eq!(reply("B", "1", r.id), r#"{"Type":"B","Data":1,"Id":null}"#);
+        assert_eq!(
+            parse(r#"{"Type":null}"#).unwrap_err(),
+            EnvelopeError::TypeNotString
+        );
+        assert_eq!(parse(r#"{"Type":"A","Data":null}"#).unwrap().data, "null");
     }
 
     #[test]

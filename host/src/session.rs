@@ -138,7 +138,13 @@ async fn serve(
             frame = socket.ws.next() => {
                 last_seen = Instant::now();
                 match frame {
-                    None | Some(Ok(Message::Close(_))) => return Ok(None),
+                    None => return Ok(None),
+                    // tungstenite has queued the answering close frame: send it (RFC 6455
+                    // §5.5.1; `make fuzz` found the socket dropped without it).
+                    Some(Ok(Message::Close(_))) => {
+                        let _ = tokio::time::timeout(timeouts.close_grace, socket.ws.flush()).await;
+                        return Ok(None);
+                    }
                     // Boxed: a call's state (down to the guest's) lives only while it runs,
                     // not in every idle connection's task.
                     Some(Ok(Message::Text(t))) => Box::pin(connection.dispatcher.on_text(t.as_str())).await,
@@ -146,6 +152,7 @@ async fn serve(
                     Some(Ok(_)) => continue,
                     Some(Err(WsError::Capacity(e))) => return Ok(Some(Close::too_big(&e.to_string()))),
                     Some(Err(WsError::Utf8(_))) => return Ok(Some(Close::not_utf8())),
+                    Some(Err(WsError::Protocol(e))) => return Ok(Some(Close::protocol_error(&e.to_string()))),
                     Some(Err(e)) => return Err(e),
                 }
             }

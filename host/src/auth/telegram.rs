@@ -14,6 +14,7 @@
 use std::fmt;
 
 use base64::Engine as _;
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use ed25519_dalek::{Signature, VerifyingKey};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -197,9 +198,10 @@ pub(crate) fn form_decode(s: &str) -> Result<String, InitDataError> {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3).ok_or(InitDataError::Malformed)?;
-                let hex = std::str::from_utf8(hex).map_err(|_| InitDataError::Malformed)?;
-                let byte = u8::from_str_radix(hex, 16).map_err(|_| InitDataError::Malformed)?;
-                out.push(byte);
+                // Two hex digits: `from_str_radix` alone also takes `+2` (`make fuzz` found
+                // `%+2` decoded as byte 2).
+                let digit = |b: u8| (b as char).to_digit(16).ok_or(InitDataError::Malformed);
+                out.push((digit(hex[0])? * 16 + digit(hex[1])?) as u8);
                 i += 2;
             }
             b => out.push(b),
@@ -255,8 +257,11 @@ fn verify_signature(pairs: &Pairs, verifier: &Verifier) -> Result<(), InitDataEr
             let signature = pairs
                 .get("signature")
                 .ok_or(InitDataError::MissingSignature)?;
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(signature.trim_end_matches('='))
+            // Padded or not, nothing in between (`make fuzz` found that stripping every
+            // trailing `=` accepted any number of them).
+            let bytes = URL_SAFE
+                .decode(signature)
+                .or_else(|_| URL_SAFE_NO_PAD.decode(signature))
                 .map_err(|_| InitDataError::MalformedSignature)?;
             let signature =
                 Signature::from_slice(&bytes).map_err(|_| InitDataError::MalformedSignature)?;
@@ -319,8 +324,7 @@ pub fn sign_ed25519(
     use ed25519_dalek::Signer as _;
     let pairs = Pairs(fields.to_vec());
     let message = pairs.check_string(&format!("{bot_id}:WebAppData\n"), &["hash", "signature"]);
-    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(key.sign(message.as_bytes()).to_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(key.sign(message.as_bytes()).to_bytes());
     encode_query(
         fields
             .iter()

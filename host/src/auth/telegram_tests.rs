@@ -123,6 +123,8 @@ fn malformed_inputs_are_refused() {
         ("auth_date=%zz&hash=00", InitDataError::Malformed),
         ("auth_date=%ff&hash=00", InitDataError::Malformed),
         ("auth_date=1%2&hash=00", InitDataError::Malformed),
+        // Found by `make fuzz` (target init_data): `%+2` decoded as byte 2.
+        ("k=%+2&hash=00", InitDataError::Malformed),
         ("auth_date=soon&hash=00", InitDataError::Malformed),
         ("auth_date=1", InitDataError::MissingSignature),
         ("auth_date=1&hash=abc", InitDataError::MalformedSignature),
@@ -171,6 +173,15 @@ fn ed25519_accepts_own_key_padded_or_not_and_refuses_other_bot() {
         validate(&format!("{data}%3D%3D"), &v, None, 0).is_ok(),
         "padded base64url"
     );
+    // Found by `make fuzz` (target init_data): every trailing `=` was stripped, so a
+    // signature with three (or thirty) padding characters was accepted.
+    for pad in ["%3D", "%3D%3D%3D", "==="] {
+        assert_eq!(
+            validate(&format!("{data}{pad}"), &v, None, 0).unwrap_err(),
+            InitDataError::MalformedSignature,
+            "{pad}"
+        );
+    }
     let other = Verifier::ed25519(43, &public).unwrap();
     assert_eq!(
         validate(&data, &other, None, 0).unwrap_err(),

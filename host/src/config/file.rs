@@ -190,7 +190,7 @@ impl Config {
             let name = t.name.clone();
             let tenant = tenant(t, base).with_context(|| format!("tenant {name:?}"))?;
             if !names.insert(tenant.name.clone()) {
-                bail!("tenant {name:?} is declared twice");
+                bail!("tenant {name:?} is declared twice (each tenant needs its own name)");
             }
             if !routes.insert((tenant.route.path_prefix.clone(), tenant.route.host.clone())) {
                 bail!("tenant {name:?} has the same route as an earlier tenant");
@@ -224,7 +224,7 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
     for c in t.component {
         let path = base.join(&c.path);
         if !path.is_file() {
-            bail!("component {} does not exist", path.display());
+            bail!("component.path {} does not exist", path.display());
         }
         let defaults = ComponentSpec::fresh(&path);
         let spec = ComponentSpec {
@@ -268,12 +268,20 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
 
 /// The policy, and the HMAC bot token when there is one (the Bot API uses it too).
 fn auth(a: &AuthFile) -> anyhow::Result<(AuthPolicy, Option<String>)> {
+    if a.telegram_key.is_some() && a.bot_id.is_none() {
+        // It would be ignored (`make fuzz` found this): the operator meant Ed25519.
+        bail!("auth.telegram_key is only used with bot_id (Ed25519 validation)");
+    }
+    // The token and the key it came from, for messages.
     let token = match (&a.bot_token, &a.bot_token_env) {
         (Some(_), Some(_)) => bail!("auth: give bot_token or bot_token_env, not both"),
-        (Some(t), None) => Some(t.clone()),
-        (None, Some(var)) => Some(std::env::var(var).with_context(|| {
-            format!("auth.bot_token_env: environment variable {var} is not set")
-        })?),
+        (Some(t), None) => Some((t.clone(), "auth.bot_token")),
+        (None, Some(var)) => Some((
+            std::env::var(var).with_context(|| {
+                format!("auth.bot_token_env: environment variable {var} is not set")
+            })?,
+            "auth.bot_token_env",
+        )),
         (None, None) => None,
     };
     let verifier = match (token.clone(), a.bot_id, a.none) {
@@ -282,8 +290,9 @@ fn auth(a: &AuthFile) -> anyhow::Result<(AuthPolicy, Option<String>)> {
             bail!("auth: `none = true` cannot be combined with a bot token or bot id")
         }
         (Some(_), Some(_), _) => bail!("auth: give a bot token or a bot_id, not both"),
-        (Some(token), None, _) => Verifier::for_bot_token(&token)
-            .map_err(|e| anyhow::anyhow!("auth: the bot token {e}"))?,
+        (Some((token, key)), None, _) => {
+            Verifier::for_bot_token(&token).map_err(|e| anyhow::anyhow!("{key}: the token {e}"))?
+        }
         (None, Some(bot_id), _) => {
             let key = a.telegram_key.as_deref().unwrap_or("prod");
             Verifier::ed25519(bot_id, key).map_err(|e| anyhow::anyhow!("auth.telegram_key: {e}"))?
@@ -306,7 +315,7 @@ fn auth(a: &AuthFile) -> anyhow::Result<(AuthPolicy, Option<String>)> {
         first_message_timeout: Duration::from_secs(a.first_message_timeout.max(1)),
         clock: system_clock(),
     };
-    Ok((policy, token))
+    Ok((policy, token.map(|(token, _)| token)))
 }
 
 fn capabilities(c: &CapabilitiesFile, base: &Path) -> anyhow::Result<Capabilities> {

@@ -30,7 +30,7 @@ fn limits_are_checked() {
 
 /// A tenant with `auth` and extra tables, its component being any existing file (parsing
 /// never loads it).
-fn with(auth: &str, extra: &str) -> String {
+fn tenant_with(auth: &str, extra: &str) -> String {
     format!(
         "[[tenant]]\nname = \"a\"\n[tenant.auth]\n{auth}\n{extra}\n[[tenant.component]]\npath = \"Cargo.toml\"\n"
     )
@@ -39,7 +39,7 @@ fn with(auth: &str, extra: &str) -> String {
 #[test]
 fn bot_api_access_uses_the_auth_token_and_checks_method_names() {
     let config = Config::from_toml(
-        &with(
+        &tenant_with(
             "bot_token = \"1:secret\"",
             "[tenant.telegram]\nmethods = [\"sendMessage\"]\napi_url = \"http://127.0.0.1:1\"",
         ),
@@ -50,7 +50,7 @@ fn bot_api_access_uses_the_auth_token_and_checks_method_names() {
     assert_eq!(api.methods().collect::<Vec<_>>(), ["sendMessage"]);
     assert!(!format!("{api:?}").contains("secret"), "{api:?}");
 
-    let e = err(&with(
+    let e = err(&tenant_with(
         "bot_token = \"1:secret\"",
         "[tenant.telegram]\nmethods = [\"send-message\"]",
     ));
@@ -58,12 +58,12 @@ fn bot_api_access_uses_the_auth_token_and_checks_method_names() {
         e.contains("send-message") && e.contains("method name"),
         "{e}"
     );
-    let e = err(&with(
+    let e = err(&tenant_with(
         "bot_id = 1",
         "[tenant.telegram]\nmethods = [\"sendMessage\"]",
     ));
     assert!(e.contains("bot_token_env"), "{e}");
-    let e = err(&with(
+    let e = err(&tenant_with(
         "none = true",
         "[tenant.telegram]\napi_url = \"ftp://x\"",
     ));
@@ -73,7 +73,7 @@ fn bot_api_access_uses_the_auth_token_and_checks_method_names() {
 #[test]
 fn http_origins_are_checked() {
     let config = Config::from_toml(
-        &with(
+        &tenant_with(
             "none = true",
             "[tenant.capabilities]\nhttp = [\"https://api.example.com\", \"https://*.example.org:8443\"]",
         ),
@@ -82,7 +82,7 @@ fn http_origins_are_checked() {
     .unwrap();
     assert!(config.tenants[0].capabilities.http.is_some());
     assert!(config.tenants[0].capabilities.telegram.is_none());
-    let e = err(&with(
+    let e = err(&tenant_with(
         "none = true",
         "[tenant.capabilities]\nhttp = [\"https://api.example.com/v1\"]",
     ));
@@ -90,4 +90,44 @@ fn http_origins_are_checked() {
         e.contains("capabilities.http") && e.contains("no path"),
         "{e}"
     );
+}
+
+/// One tenant with these `[tenant.auth]` and `[tenant.limits]` lines and component path.
+fn with(auth: &str, limits: &str, component: &str) -> anyhow::Result<Config> {
+    let text = format!(
+        "[[tenant]]\nname = \"a\"\n[tenant.auth]\n{auth}\n[tenant.limits]\n{limits}\n\
+         [[tenant.component]]\npath = \"{component}\"\n"
+    );
+    Config::from_toml(&text, Path::new("."))
+}
+
+#[test]
+fn every_refusal_names_its_key() {
+    // Found by `make fuzz` (target config): these messages named no key.
+    let e = format!("{:#}", with("none = true", "", "missing.wasm").unwrap_err());
+    assert!(e.contains("component.path"), "{e}");
+    let e = format!(
+        "{:#}",
+        with("bot_token = \"nocolon\"", "", "Cargo.toml").unwrap_err()
+    );
+    assert!(e.contains("auth.bot_token:"), "{e}");
+    // A telegram_key without bot_id was silently ignored.
+    let e = format!(
+        "{:#}",
+        with(
+            "bot_token = \"1:x\"\ntelegram_key = \"test\"",
+            "",
+            "Cargo.toml"
+        )
+        .unwrap_err()
+    );
+    assert!(e.contains("auth.telegram_key"), "{e}");
+}
+
+#[test]
+fn huge_concurrency_saturates_the_pool_size() {
+    // Found by `make fuzz` (target config): the instance count overflowed (a panic in debug
+    // builds, a pool of 0 instances in release).
+    let config = with("none = true", "max_concurrency = 4294967295", "Cargo.toml").unwrap();
+    assert_eq!(config.engine.total_instances, u32::MAX);
 }

@@ -48,7 +48,10 @@ impl LimitValues {
         let limits = Limits {
             timeout: self.timeout_ms.map_or(d.timeout, Duration::from_millis),
             fuel: self.fuel.or(d.fuel),
-            max_memory_bytes: self.max_memory_mib.map_or(d.max_memory_bytes, |m| m << 20),
+            // Saturating: `m << 20` wrapped, so `make fuzz` found 2^44 + 1 MiB accepted as 1 MiB.
+            max_memory_bytes: self
+                .max_memory_mib
+                .map_or(d.max_memory_bytes, |m| m.saturating_mul(1 << 20)),
             max_concurrency: self.max_concurrency.unwrap_or(d.max_concurrency),
             max_queue: self.max_queue.unwrap_or(d.max_queue),
             max_connections: self.max_connections.unwrap_or(d.max_connections),
@@ -128,6 +131,11 @@ mod tests {
             },
             LimitValues {
                 max_memory_mib: Some(5000),
+                ..Default::default()
+            },
+            // Found by `make fuzz` (target config): wrapped to 1 MiB and was accepted.
+            LimitValues {
+                max_memory_mib: Some((1 << 44) + 1),
                 ..Default::default()
             },
         ] {

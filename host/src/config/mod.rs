@@ -220,7 +220,12 @@ impl Config {
     /// A configuration of these tenants, with pool sizes derived from their totals.
     pub fn new(tenants: Vec<TenantConfig>) -> Self {
         let engine = EngineSettings {
-            total_instances: tenants.iter().map(instances_needed).sum::<u32>() + 1,
+            // Saturating: `make fuzz` found `max_concurrency = 4294967295` overflowing here
+            // (a panic in debug builds, a pool of 0 instances in release).
+            total_instances: tenants
+                .iter()
+                .map(instances_needed)
+                .fold(1, u32::saturating_add),
             max_memory_bytes: tenants
                 .iter()
                 .map(|t| t.limits.max_memory_bytes)
@@ -254,11 +259,11 @@ fn instances_needed(t: &TenantConfig) -> u32 {
     for c in &t.components {
         match c.lifecycle {
             Lifecycle::Fresh => {}
-            Lifecycle::Pooled => held += c.pool_size,
-            Lifecycle::Connection => held += t.limits.max_connections,
+            Lifecycle::Pooled => held = held.saturating_add(c.pool_size),
+            Lifecycle::Connection => held = held.saturating_add(t.limits.max_connections),
         }
     }
-    u32::try_from(running + held).unwrap_or(u32::MAX)
+    u32::try_from(running.saturating_add(held)).unwrap_or(u32::MAX)
 }
 
 /// Checks a static directory.

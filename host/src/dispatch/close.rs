@@ -31,6 +31,12 @@ impl Close {
         Self::new(1007, "text frame is not valid UTF-8")
     }
 
+    /// A frame that breaks RFC 6455 (reserved bits or opcodes, an unmasked or misplaced
+    /// frame, an oversized control frame, ...): §7.1.7 fails the connection with 1002.
+    pub fn protocol_error(detail: &str) -> Self {
+        Self::new(1002, &format!("protocol error: {detail}"))
+    }
+
     /// The first-message authentication did not come in time.
     pub fn auth_timed_out() -> Self {
         Self::new(CLOSE_UNAUTHENTICATED, "authentication timed out")
