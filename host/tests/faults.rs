@@ -256,3 +256,137 @@ async fn redis_frozen_costs_calls_their_deadline_not_a_hang_and_thawing_recovers
     .await;
     stop_and_check(&server, clients, &stop).await;
 }
+
+/// A tmpfs of `size` mounted on a fresh directory, unmounted when dropped.
+struct Tmpfs {
+    dir: std::path::PathBuf,
+}
+
+impl Tmpfs {
+    /// `None` (having said why) where mounting is not permitted: not root, or a container
+    /// without CAP_SYS_ADMIN.
+    fn mount(size: &str) -> Option<Self> {
+        let dir = temp_dir("tmpfs");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .output();
+        match mounted {
+            Ok(out) if out.status.success() => Some(Self { dir }),
+            Ok(out) => {
+                let why = String::from_utf8_lossy(&out.stderr);
+                eprintln!(
+                    "SKIPPED: cannot mount a tmpfs here (needs root): {}",
+                    why.trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    /// Fills what space is left with one file; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.dir.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 4096];
+        loop {
+            match file.write_all(&chunk) {
+                Ok(()) => continue,
+                Err(e) if e.raw_os_error() == Some(28) => return path,
+                Err(e) => panic!("filling the tmpfs: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_writes_clearly_keeps_what_was_acknowledged_and_recovers() {
+    let Some(disk) = Tmpfs::mount("8m") else {
+        return;
+    };
+    let state = || StateConfig {
+        data_dir: Some(disk.dir.join("data")),
+        redis: None,
+    };
+    let server = start(config(state())).await;
+    let mut ws = user(&server, "kv", 1).await;
+    for expected in 1..=10 {
+        assert_eq!(
+            ask_json(&mut ws, INCREMENT).await["Data"]["count"],
+            expected
+        );
+    }
+
+    let filler = disk.fill();
+    // A new user each time: a new key, so the store must grow (updating one key reuses the
+    // pages it freed and needs no new space).
+    let mut acknowledged = Vec::new();
+    let mut failure = None;
+    for id in 1000..4000 {
+        let mut ws = user(&server, "kv", id).await;
+        let reply = ask_json(&mut ws, INCREMENT).await;
+        if reply["Type"] != "IncrementResponse" {
+            failure = Some(reply);
+            break;
+        }
+        acknowledged.push(id);
+    }
+    let failure = failure.expect("a write fails once the disk is full");
+    assert_eq!(error_code(&failure), "handler_error", "{failure}");
+    let message = failure["Data"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("unavailable") && message.contains("No space left on device"),
+        "not a clear error: {message}"
+    );
+    // While the disk stays full: writes keep failing, promptly; the server serves the rest.
+    for _ in 0..3 {
+        let started = Instant::now();
+        let reply = ask_json(&mut ws, INCREMENT).await;
+        assert_eq!(error_code(&reply), "handler_error", "{reply}");
+        assert!(started.elapsed() <= DEADLINE + MARGIN);
+        assert!(ask(&mut ws, CALC).await.contains("CalculateResponse"));
+    }
+
+    std::fs::remove_file(filler).unwrap();
+    // Writes work again without a restart; the ones that failed were not applied.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let count = loop {
+        let reply = ask_json(&mut ws, INCREMENT).await;
+        if reply["Type"] == "IncrementResponse" {
+            break reply["Data"]["count"].as_i64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "writes never recovered: {reply}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(count, 11, "the failed increments were applied after all");
+    // Every acknowledged write is intact, also after a restart on the same file.
+    drop(ws);
+    server.shutdown().await.unwrap();
+    let server = start(config(state())).await;
+    let mut ws = user(&server, "kv", 1).await;
+    let reply = ask_json(&mut ws, r#"{"Type":"GetCountRequest"}"#).await;
+    assert_eq!(reply["Data"]["count"], 11, "{reply}");
+    for &id in &acknowledged {
+        let mut ws = user(&server, "kv", id).await;
+        let reply = ask_json(&mut ws, r#"{"Type":"GetCountRequest"}"#).await;
+        assert_eq!(reply["Data"]["count"], 1, "user {id}: {reply}");
+    }
+    eprintln!(
+        "the disk filled after {} new keys: {message}",
+        acknowledged.len()
+    );
+}
