@@ -328,11 +328,19 @@ pub async fn open_connections(server: &TestServer) -> i64 {
 /// A WebSocket client on a raw socket: the upgrade by hand, then nothing is read or answered
 /// until the test says so.
 pub async fn raw_client(server: &TestServer) -> tokio::net::TcpStream {
+    raw_client_at(server.addr, "/").await
+}
+
+/// [`raw_client`] to `addr` (`HOST:PORT`) on `path`.
+pub async fn raw_client_at(addr: impl std::fmt::Display, path: &str) -> tokio::net::TcpStream {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let upgrade = "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+    let mut stream = tokio::net::TcpStream::connect(addr.to_string())
+        .await
+        .unwrap();
+    let upgrade = "GET PATH HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
                    Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        .replace("PATH", path);
     stream.write_all(upgrade.as_bytes()).await.unwrap();
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
@@ -542,6 +550,43 @@ impl ChildServer {
                 ),
             }
         }
+    }
+
+    /// SIGTERM, then wait up to `within` for the exit: its status, how long it took and its
+    /// whole stderr (panics, showing the log, if it is still running then; it is killed).
+    pub fn terminate(
+        mut self,
+        within: Duration,
+    ) -> (std::process::ExitStatus, Duration, Vec<String>) {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().to_string();
+        let signalled = std::time::Instant::now();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if signalled.elapsed() > within {
+                let _ = child.kill();
+                let _ = child.wait();
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
+                    self.seen.push(line);
+                }
+                panic!(
+                    "still running {within:?} after SIGTERM; stderr:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let took = signalled.elapsed();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            self.seen.push(line);
+        }
+        (status, took, std::mem::take(&mut self.seen))
     }
 
     /// SIGTERM, wait for the exit, and return its status and its whole stderr.
