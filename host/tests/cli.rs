@@ -1,6 +1,7 @@
 //! The `extws-wasm` binary as a user runs it: the listening line, startup errors before
-//! listening, `sign-init-data`, `call`, SIGTERM (also with clients that stop reading and a call in flight), a log capture free of secrets, and a client
-//! nobody here wrote (Python `websockets`).
+//! listening, `sign-init-data`, `call`, SIGTERM (also with clients that stop reading and a call
+//! in flight), a log capture free of secrets, and a client nobody here wrote (Python
+//! `websockets`).
 
 mod common;
 
