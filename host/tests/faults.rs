@@ -121,7 +121,7 @@ async fn stop_and_check(server: &TestServer, clients: Vec<Incrementer>, stop: &A
     stop.store(true, Ordering::Relaxed);
     for (i, client) in clients.into_iter().enumerate() {
         client.task.await.unwrap();
-        let seen = client.seen.lock().unwrap();
+        let seen = std::mem::take(&mut *client.seen.lock().unwrap());
         assert!(
             seen.acked.windows(2).all(|w| w[0] < w[1]),
             "user {i}: an acknowledged increment was lost: {:?}",
