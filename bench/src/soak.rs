@@ -445,10 +445,12 @@ fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len().max(1) as f64
 }
 
-/// Outcomes that are the deadline doing its job rather than a fault: a kv write is one redb
-/// commit with fsync, and on a shared disk an fsync can stall for hundreds of milliseconds, so
-/// an increment queued behind a few of them is answered `timeout` at its 1 s deadline.
-const TOLERATED: [&str; 1] = ["increment:timeout"];
+/// Outcomes that are the deadline doing its job rather than a fault (counted and reported):
+/// a kv write is one redb commit with fsync, and on a shared disk an fsync can stall for
+/// hundreds of milliseconds, so an increment queued behind a few of them is answered `timeout`
+/// at its 1 s deadline; a memory bomb starved of CPU on a loaded machine can reach its
+/// deadline before its memory limit.
+const TOLERATED: [&str; 2] = ["increment:timeout", "memory_bomb:timeout"];
 
 /// The pass criteria. Memory and fds compare an early window of the mixed phase (its second
 /// minute; the middle third of a run under 3 minutes) with its last minute (last third).

@@ -61,7 +61,7 @@ pub fn draw(report: &SoakReport, path: &Path) -> anyhow::Result<()> {
             top(&p99),
         ),
     ];
-    for (area, (caption, lines, y_max)) in panels.iter().zip(panel_specs) {
+    for (i, (area, (caption, lines, y_max))) in panels.iter().zip(panel_specs).enumerate() {
         let mut chart = ChartBuilder::on(area)
             .caption(caption, ("sans-serif", 18).into_font())
             .margin(12)
@@ -71,6 +71,7 @@ pub fn draw(report: &SoakReport, path: &Path) -> anyhow::Result<()> {
             .map_err(e)?;
         chart
             .configure_mesh()
+            .light_line_style(WHITE)
             .x_desc("seconds")
             .x_label_style(("sans-serif", 13).into_font())
             .y_label_style(("sans-serif", 13).into_font())
@@ -98,7 +99,11 @@ pub fn draw(report: &SoakReport, path: &Path) -> anyhow::Result<()> {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(if i == 2 {
+                SeriesLabelPosition::UpperRight
+            } else {
+                SeriesLabelPosition::LowerRight
+            })
             .label_font(("sans-serif", 13).into_font())
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
