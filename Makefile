@@ -11,7 +11,9 @@ TEST_GUESTS := act trap misbehave loop-forever memory-hog stack-overflow huge-re
 LANGS      := go c python js
 LISTEN     ?= 127.0.0.1:8000
 
-.PHONY: run test deps e2e bench fuzz host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
+SOAK_SECONDS ?= 600
+
+.PHONY: run test deps e2e bench fuzz soak host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
 
 ## run: build the host and the calc example, serve it on ws://$(LISTEN) without auth
 run: host guest-rust
@@ -109,6 +111,15 @@ fuzz: guest-rust
 	@echo "== fuzz summary ($(FUZZ_SECONDS) s per target)"
 	@grep -o 'fuzz [a-z_]*: .* findings' target/fuzz/log.txt
 	@exit $$(cat target/fuzz/status)
+
+## soak: SOAK_SECONDS (default 600) of steady mixed load against a release server, RSS, open
+## fds and the clean tenant's p50/p99 sampled every 10 s -> target/soak/{soak.json,soak.csv,
+## soak.png}; fails if memory grows, fds grow or the clean p99 leaves its bound (not in CI).
+## The fault tests (Redis killed/frozen, disk full, kill -9, SIGTERM) are quick: `make test`.
+soak: guest-rust
+	cargo build --release -p extws-wasm -p extws-bench
+	$(CARGO_TARGET_DIR)/release/extws-bench soak --seconds $(SOAK_SECONDS) \
+	  --extws $(CARGO_TARGET_DIR)/release/extws-wasm --guests $(GUESTS) --out $(CURDIR)/target/soak
 
 lint:
 	cargo fmt --all --check

@@ -18,7 +18,7 @@ const COLORS: [RGBColor; 4] = [
     RGBColor(0xe1, 0x57, 0x59),
 ];
 
-fn fonts() {
+pub(crate) fn fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());

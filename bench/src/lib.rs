@@ -5,6 +5,7 @@
 //! * [`procstat`] — a server's CPU time and (peak) RSS from /proc, CPU pinning, fd limits;
 //! * [`suite`] — every scenario against every system in one invocation;
 //! * [`report`] / [`chart`] — results.json, results.md and chart.png;
+//! * [`soak`] / [`soak_chart`] — `make soak`: long mixed load, RSS/fds/p99 sampled, soak.png;
 //! * [`calc`] — the calc logic compiled into the `native` baseline.
 //!
 //! `docs/benchmarks.md` explains how to run it and how to read the outputs.
@@ -15,4 +16,6 @@ pub mod load;
 pub mod procstat;
 pub mod report;
 pub mod servers;
+pub mod soak;
+pub mod soak_chart;
 pub mod suite;

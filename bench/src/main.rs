@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use extws_bench::load::{self, LoadSpec};
 use extws_bench::procstat;
 use extws_bench::report::Results;
+use extws_bench::soak;
 use extws_bench::suite::{self, Mode, SuiteArgs};
 
 /// Benchmarks of extws-wasm against a native and a predecessor baseline.
@@ -93,6 +94,28 @@ enum Command {
         /// Server process id: adds its CPU time per message and peak RSS.
         #[arg(long)]
         pid: Option<u32>,
+    },
+    /// `make soak`: a long steady mixed load against a release server, sampled every 10 s;
+    /// writes soak.json, soak.csv, soak.png and exits 1 if a pass criterion failed.
+    Soak {
+        /// Length of the mixed phase, in seconds.
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// Clean traffic alone before it (the p99 baseline), in seconds.
+        #[arg(long, default_value_t = 30)]
+        baseline_seconds: u64,
+        /// Bound on the clean tenant's p99 over the mixed phase, in milliseconds.
+        #[arg(long, default_value_t = 50)]
+        p99_bound_ms: u64,
+        /// extws-wasm binary (default: next to this one).
+        #[arg(long)]
+        extws: Option<PathBuf>,
+        /// Directory of the built components.
+        #[arg(long, default_value = "target/guests")]
+        guests: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "target/soak")]
+        out: PathBuf,
     },
     /// Re-render results.md and chart.png from a results.json.
     Report {
@@ -194,6 +217,51 @@ fn main() -> anyhow::Result<()> {
             }
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
+        }
+        Command::Soak {
+            seconds,
+            baseline_seconds,
+            p99_bound_ms,
+            extws,
+            guests,
+            out,
+        } => {
+            let here = std::env::current_exe()?
+                .parent()
+                .context("binary directory")?
+                .to_path_buf();
+            let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+            let args = soak::SoakArgs {
+                duration: Duration::from_secs(seconds),
+                baseline: Duration::from_secs(baseline_seconds),
+                interval: Duration::from_secs(10),
+                p99_bound: Duration::from_millis(p99_bound_ms),
+                extws: extws.unwrap_or_else(|| here.join("extws-wasm")),
+                guests: abs(guests),
+                out: abs(out),
+            };
+            let report = soak::run(&args)?;
+            soak::write_outputs(&report, &args.out)?;
+            for v in &report.verdicts {
+                let mark = if v.pass { "PASS" } else { "FAIL" };
+                println!("{mark} {}: {}", v.name, v.detail);
+            }
+            println!(
+                "clean p99: {:.2} ms baseline, {:.2} ms under mixed load; load avg {} -> {}",
+                report.clean_p99_baseline_us as f64 / 1000.0,
+                report.clean_p99_mixed_us as f64 / 1000.0,
+                report.loadavg_start,
+                report.loadavg_end
+            );
+            eprintln!(
+                "wrote {0}/soak.json, {0}/soak.csv and {0}/soak.png",
+                args.out.display()
+            );
+            if report.verdicts.iter().all(|v| v.pass) {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
         }
         Command::Report { input, out } => {
             let text = std::fs::read_to_string(&input)

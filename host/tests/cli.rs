@@ -1,11 +1,13 @@
 //! The `extws-wasm` binary as a user runs it: the listening line, startup errors before
-//! listening, `sign-init-data`, `call`, SIGTERM, a log capture free of secrets, and a client
-//! nobody here wrote (Python `websockets`).
+//! listening, `sign-init-data`, `call`, SIGTERM (also with clients that stop reading and a call
+//! in flight), a log capture free of secrets, and a client nobody here wrote (Python
+//! `websockets`).
 
 mod common;
 
 use std::io::Read;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::*;
 
@@ -54,6 +56,73 @@ async fn serve_prints_one_listening_line_answers_and_stops_on_sigterm() {
         stderr.iter().any(|l| l.contains("--no-auth")),
         "no-auth must be logged: {stderr:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_server_within_its_bound_while_clients_stop_reading() {
+    use tokio::io::AsyncWriteExt;
+    let dir = temp_dir("sigterm");
+    let config = dir.join("extws.toml");
+    let tenant = |name: &str, guest_name: &str, timeout_ms: u64| {
+        format!(
+            "[[tenant]]\nname = \"{name}\"\nroute = \"/{name}\"\n[tenant.auth]\nnone = true\n\
+             [tenant.limits]\ntimeout_ms = {timeout_ms}\n[[tenant.component]]\npath = {:?}\n",
+            guest(guest_name)
+        )
+    };
+    let toml = tenant("stall", "huge-reply", 1000) + &tenant("slow", "slow", 3000);
+    std::fs::write(&config, toml).unwrap();
+    let args = [
+        "--config".into(),
+        config.into_os_string(),
+        "--data-dir".into(),
+        dir.join("data").into_os_string(),
+    ];
+    let server = ChildServer::start(args);
+    // Five clients ask for 64 replies of 900 KB each, far more than the socket buffers hold,
+    // and never read: their connections block in a send (after about five replies each, as
+    // measured here) until their 10 s write deadline.
+    let mut stalled = Vec::new();
+    for _ in 0..5 {
+        let mut raw = raw_client_at(&server.addr, "/stall").await;
+        for _ in 0..64 {
+            let frame = text_frame(r#"{"Type":"HugeReply","Data":900000}"#);
+            raw.write_all(&frame).await.unwrap();
+        }
+        stalled.push(raw);
+    }
+    let huge = r#"extws_messages_total{tenant="stall",type="HugeReply",outcome="ok"}"#;
+    wait_for_metric(&server.addr, huge, 20.0).await;
+    // And one call in flight when the signal comes.
+    let mut in_flight = connect(&server.url("/slow")).await;
+    send(
+        &mut in_flight,
+        r#"{"Id":"last","Type":"Sleep","Data":2000}"#,
+    )
+    .await;
+    wait_for_metric(&server.addr, &instances_created("slow", "fresh"), 1.0).await;
+
+    // README: the longest tenant deadline + 10 s (a reply's write deadline) + 2 × 2 s (close
+    // frame, the client's answer) + 1 s.
+    let bound = Duration::from_secs(3 + 10 + 2 * 2 + 1);
+    let (status, took, stderr) =
+        tokio::task::spawn_blocking(move || server.terminate(bound + Duration::from_secs(5)))
+            .await
+            .unwrap();
+    assert!(status.success(), "exit status {status}; stderr {stderr:#?}");
+    assert!(
+        took <= bound + Duration::from_secs(1),
+        "exited {took:?} after SIGTERM; the bound is {bound:?}"
+    );
+    assert_eq!(
+        recv(&mut in_flight).await,
+        r#"{"Type":"SleepResponse","Data":2000,"Id":"last"}"#,
+        "the call in flight is answered"
+    );
+    let close = expect_close(&mut in_flight).await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1001);
+    eprintln!("exited {took:?} after SIGTERM (bound {bound:?})");
+    drop(stalled);
 }
 
 #[test]

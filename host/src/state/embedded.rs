@@ -10,6 +10,12 @@
 //! TTL, so a write finds the expired keys of its namespace without a scan; `kv_usage` maps a
 //! namespace to its (keys, bytes). Expiry is lazy: reads skip expired keys, writes delete them.
 //! All methods block: [`super::KvStore`] runs them on tokio's blocking pool.
+//!
+//! After an I/O error (a full disk, above all) redb refuses every later operation until the
+//! database is reopened; so the handle is dropped and the next operation reopens the file (at
+//! most every [`super::reopen::REOPEN_BACKOFF`]; redb repairs it if needed). Until then operations fail with
+//! [`KvError::Unavailable`]; a write that failed was not committed, the ones before it are
+//! intact, and writes work again without a restart once the disk has room.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,6 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction};
 
+use super::reopen::{Failure, Reopening, storage};
 use super::types::{KvError, Quota, check_quota, parse_counter};
 
 const KV: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("kv");
@@ -28,7 +35,7 @@ const PURGE_BATCH: usize = 100;
 
 /// The redb-backed store; see the module docs for the layout.
 pub struct EmbeddedKv {
-    db: Database,
+    db: Reopening,
 }
 
 impl EmbeddedKv {
@@ -38,44 +45,43 @@ impl EmbeddedKv {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating data directory {}", dir.display()))?;
         let path = dir.join("kv.redb");
-        let db = Database::create(&path)
+        let db = Reopening::open(path.clone(), open_db)
             .with_context(|| format!("opening key-value store {}", path.display()))?;
-        let txn = db.begin_write()?;
-        txn.open_table(KV)?;
-        txn.open_table(EXPIRY)?;
-        txn.open_table(USAGE)?;
-        txn.commit()?;
         Ok(EmbeddedKv { db })
     }
 
     /// See [`super::KvStore::get`].
     pub fn get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        let txn = self.db.begin_read().map_err(db)?;
-        let kv = txn.open_table(KV).map_err(db)?;
-        let Some(row) = kv.get((ns, key)).map_err(db)? else {
-            return Ok(None);
-        };
-        let (expiry, value) = decode(row.value());
-        Ok((!expired(expiry, now_ms())).then(|| value.to_vec()))
+        self.db.with_db(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let kv = txn.open_table(KV).map_err(storage)?;
+            let Some(row) = kv.get((ns, key)).map_err(storage)? else {
+                return Ok(None);
+            };
+            let (expiry, value) = decode(row.value());
+            Ok((!expired(expiry, now_ms())).then(|| value.to_vec()))
+        })
     }
 
     /// See [`super::KvStore::list_keys`].
     pub fn list_keys(&self, ns: &str, prefix: &str, limit: usize) -> Result<Vec<String>, KvError> {
-        let txn = self.db.begin_read().map_err(db)?;
-        let kv = txn.open_table(KV).map_err(db)?;
-        let now = now_ms();
-        let mut keys = Vec::new();
-        for row in kv.range((ns, prefix)..).map_err(db)? {
-            let (k, v) = row.map_err(db)?;
-            let (row_ns, key) = k.value();
-            if row_ns != ns || !key.starts_with(prefix) || keys.len() >= limit {
-                break;
+        self.db.with_db(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let kv = txn.open_table(KV).map_err(storage)?;
+            let now = now_ms();
+            let mut keys = Vec::new();
+            for row in kv.range((ns, prefix)..).map_err(storage)? {
+                let (k, v) = row.map_err(storage)?;
+                let (row_ns, key) = k.value();
+                if row_ns != ns || !key.starts_with(prefix) || keys.len() >= limit {
+                    break;
+                }
+                if !expired(decode(v.value()).0, now) {
+                    keys.push(key.to_owned());
+                }
             }
-            if !expired(decode(v.value()).0, now) {
-                keys.push(key.to_owned());
-            }
-        }
-        Ok(keys)
+            Ok(keys)
+        })
     }
 
     /// See [`super::KvStore::set`]; `ttl_ms` is already checked.
@@ -146,21 +152,23 @@ impl EmbeddedKv {
     fn write<T>(
         &self,
         ns: &str,
-        op: impl FnOnce(&mut Writer<'_>) -> Result<T, KvError>,
+        op: impl FnOnce(&mut Writer<'_>) -> Result<T, Failure>,
     ) -> Result<T, KvError> {
-        let txn = self.db.begin_write().map_err(db)?;
-        let result = {
-            let mut w = Writer::new(&txn, ns)?;
-            w.purge(PURGE_BATCH)?;
-            let result = op(&mut w);
-            match result {
-                Ok(_) | Err(KvError::QuotaExceeded(_)) => w.save_usage()?,
-                Err(_) => return result,
-            }
+        self.db.with_db(|db| {
+            let txn = db.begin_write().map_err(storage)?;
+            let result = {
+                let mut w = Writer::new(&txn, ns)?;
+                w.purge(PURGE_BATCH)?;
+                let result = op(&mut w);
+                match result {
+                    Ok(_) | Err(Failure::Kv(KvError::QuotaExceeded(_))) => w.save_usage()?,
+                    Err(_) => return result,
+                }
+                result
+            };
+            txn.commit().map_err(storage)?;
             result
-        };
-        txn.commit().map_err(db)?;
-        result
+        })
     }
 }
 
@@ -176,12 +184,15 @@ struct Writer<'t> {
 }
 
 impl<'t> Writer<'t> {
-    fn new(txn: &'t WriteTransaction, ns: &'t str) -> Result<Self, KvError> {
-        let usage = txn.open_table(USAGE).map_err(db)?;
-        let (keys, bytes) = usage.get(ns).map_err(db)?.map_or((0, 0), |g| g.value());
+    fn new(txn: &'t WriteTransaction, ns: &'t str) -> Result<Self, Failure> {
+        let usage = txn.open_table(USAGE).map_err(storage)?;
+        let (keys, bytes) = usage
+            .get(ns)
+            .map_err(storage)?
+            .map_or((0, 0), |g| g.value());
         Ok(Writer {
-            kv: txn.open_table(KV).map_err(db)?,
-            exp: txn.open_table(EXPIRY).map_err(db)?,
+            kv: txn.open_table(KV).map_err(storage)?,
+            exp: txn.open_table(EXPIRY).map_err(storage)?,
             usage,
             ns,
             now: now_ms(),
@@ -191,8 +202,8 @@ impl<'t> Writer<'t> {
     }
 
     /// The live value of `key` with its expiry, if any.
-    fn read(&self, key: &str) -> Result<Option<(u64, Vec<u8>)>, KvError> {
-        let row = self.kv.get((self.ns, key)).map_err(db)?;
+    fn read(&self, key: &str) -> Result<Option<(u64, Vec<u8>)>, Failure> {
+        let row = self.kv.get((self.ns, key)).map_err(storage)?;
         Ok(row.map(|row| {
             let (expiry, value) = decode(row.value());
             (expiry, value.to_vec())
@@ -200,11 +211,11 @@ impl<'t> Writer<'t> {
     }
 
     /// Drops `key` if it has expired.
-    fn drop_if_expired(&mut self, key: &str) -> Result<(), KvError> {
+    fn drop_if_expired(&mut self, key: &str) -> Result<(), Failure> {
         let expiry = self
             .kv
             .get((self.ns, key))
-            .map_err(db)?
+            .map_err(storage)?
             .map(|row| decode(row.value()).0);
         if expiry.is_some_and(|e| expired(e, self.now)) {
             self.remove(key)?;
@@ -213,11 +224,11 @@ impl<'t> Writer<'t> {
     }
 
     /// Drops up to `max` expired keys of the namespace; how many it dropped.
-    fn purge(&mut self, max: usize) -> Result<usize, KvError> {
+    fn purge(&mut self, max: usize) -> Result<usize, Failure> {
         let mut dead = Vec::new();
         let range = (self.ns, 1u64, "")..(self.ns, self.now.saturating_add(1), "");
-        for row in self.exp.range(range).map_err(db)?.take(max) {
-            let (k, _) = row.map_err(db)?;
+        for row in self.exp.range(range).map_err(storage)?.take(max) {
+            let (k, _) = row.map_err(storage)?;
             dead.push(k.value().2.to_owned());
         }
         for key in &dead {
@@ -227,8 +238,8 @@ impl<'t> Writer<'t> {
     }
 
     /// Removes `key` (and its expiry entry), freeing its usage; whether it existed.
-    fn remove(&mut self, key: &str) -> Result<bool, KvError> {
-        let old = self.kv.remove((self.ns, key)).map_err(db)?.map(|row| {
+    fn remove(&mut self, key: &str) -> Result<bool, Failure> {
+        let old = self.kv.remove((self.ns, key)).map_err(storage)?.map(|row| {
             let (expiry, value) = decode(row.value());
             (expiry, value.len())
         });
@@ -236,7 +247,7 @@ impl<'t> Writer<'t> {
             return Ok(false);
         };
         if expiry != 0 {
-            self.exp.remove((self.ns, expiry, key)).map_err(db)?;
+            self.exp.remove((self.ns, expiry, key)).map_err(storage)?;
         }
         self.keys = self.keys.saturating_sub(1);
         self.bytes = self.bytes.saturating_sub(size(key, len));
@@ -245,8 +256,8 @@ impl<'t> Writer<'t> {
 
     /// Stores `value` with `expiry` (0 = none) under `key` if the quota allows it; on a denial
     /// first drops every expired key of the namespace and judges again.
-    fn put(&mut self, key: &str, value: &[u8], expiry: u64, quota: Quota) -> Result<(), KvError> {
-        let old = self.kv.get((self.ns, key)).map_err(db)?.map(|row| {
+    fn put(&mut self, key: &str, value: &[u8], expiry: u64, quota: Quota) -> Result<(), Failure> {
+        let old = self.kv.get((self.ns, key)).map_err(storage)?.map(|row| {
             let (expiry, value) = decode(row.value());
             (expiry, value.len())
         });
@@ -261,27 +272,33 @@ impl<'t> Writer<'t> {
             && old_expiry != 0
             && old_expiry != expiry
         {
-            self.exp.remove((self.ns, old_expiry, key)).map_err(db)?;
+            self.exp
+                .remove((self.ns, old_expiry, key))
+                .map_err(storage)?;
         }
         if expiry != 0 {
-            self.exp.insert((self.ns, expiry, key), ()).map_err(db)?;
+            self.exp
+                .insert((self.ns, expiry, key), ())
+                .map_err(storage)?;
         }
         let mut row = Vec::with_capacity(8 + value.len());
         row.extend_from_slice(&expiry.to_le_bytes());
         row.extend_from_slice(value);
-        self.kv.insert((self.ns, key), row.as_slice()).map_err(db)?;
+        self.kv
+            .insert((self.ns, key), row.as_slice())
+            .map_err(storage)?;
         self.keys = self.keys.saturating_add_signed(d_keys);
         self.bytes = self.bytes.saturating_add_signed(d_bytes);
         Ok(())
     }
 
-    fn save_usage(&mut self) -> Result<(), KvError> {
+    fn save_usage(&mut self) -> Result<(), Failure> {
         if self.keys == 0 && self.bytes == 0 {
-            self.usage.remove(self.ns).map_err(db)?;
+            self.usage.remove(self.ns).map_err(storage)?;
         } else {
             self.usage
                 .insert(self.ns, (self.keys, self.bytes))
-                .map_err(db)?;
+                .map_err(storage)?;
         }
         Ok(())
     }
@@ -313,8 +330,15 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn db(e: impl Into<redb::Error>) -> KvError {
-    KvError::Unavailable(format!("embedded store: {}", e.into()))
+/// Opens (creating if needed) the database at `path` and its tables.
+fn open_db(path: &Path) -> Result<Database, redb::Error> {
+    let db = Database::create(path)?;
+    let txn = db.begin_write()?;
+    txn.open_table(KV)?;
+    txn.open_table(EXPIRY)?;
+    txn.open_table(USAGE)?;
+    txn.commit()?;
+    Ok(db)
 }
 
 #[cfg(test)]

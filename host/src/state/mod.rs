@@ -3,13 +3,15 @@
 //!
 //! * [`kv`] — the public contract: [`KvStore`] and its operations.
 //! * [`types`] — [`Quota`], [`KvError`], the limits and the checks both backends share.
-//! * [`embedded`] — the default backend, a durable redb file under `--data-dir`.
+//! * [`embedded`] — the default backend, a durable redb file under `--data-dir`, reopened
+//!   after an I/O error (`reopen`).
 //! * [`redis`] — the scale-out backend, shared by every node through one Redis server.
 
 pub mod embedded;
 pub mod kv;
 pub mod redis;
 mod redis_scripts;
+mod reopen;
 pub mod types;
 
 #[cfg(test)]

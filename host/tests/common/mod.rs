@@ -201,11 +201,24 @@ pub struct RedisServer {
     pub port: u16,
     child: Option<std::process::Child>,
     dir: PathBuf,
+    /// Persistence: an append-only file fsynced before every reply, kept across restarts.
+    durable: bool,
 }
 
 impl RedisServer {
-    /// Starts one (fails the test with a clear message when redis-server is not installed).
+    /// Starts one without persistence (fails the test with a clear message when redis-server
+    /// is not installed).
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// Starts one that persists every write before replying (`appendfsync always`) and reloads
+    /// it when restarted: what an operator who needs acknowledged writes to survive runs.
+    pub fn start_durable() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -215,9 +228,29 @@ impl RedisServer {
             port,
             child: None,
             dir: temp_dir("redis"),
+            durable,
         };
         server.restart();
         server
+    }
+
+    /// SIGSTOP: the process stays, its sockets stay open, nothing answers (a frozen Redis).
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after [`Self::freeze`].
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal} {pid}");
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -225,7 +258,7 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Kills it (Redis "goes away").
+    /// Kills it with SIGKILL (Redis "goes away", flushing nothing).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -236,8 +269,14 @@ impl RedisServer {
     /// Starts it again on the same port and waits until it answers.
     pub fn restart(&mut self) {
         self.stop();
+        let persistence: &[&str] = if self.durable {
+            &["--appendonly", "yes", "--appendfsync", "always"]
+        } else {
+            &["--appendonly", "no"]
+        };
         let child = std::process::Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(persistence)
             .current_dir(&self.dir)
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -291,11 +330,19 @@ pub async fn open_connections(server: &TestServer) -> i64 {
 /// A WebSocket client on a raw socket: the upgrade by hand, then nothing is read or answered
 /// until the test says so.
 pub async fn raw_client(server: &TestServer) -> tokio::net::TcpStream {
+    raw_client_at(server.addr, "/").await
+}
+
+/// [`raw_client`] to `addr` (`HOST:PORT`) on `path`.
+pub async fn raw_client_at(addr: impl std::fmt::Display, path: &str) -> tokio::net::TcpStream {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let upgrade = "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+    let mut stream = tokio::net::TcpStream::connect(addr.to_string())
+        .await
+        .unwrap();
+    let upgrade = "GET PATH HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
                    Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        .replace("PATH", path);
     stream.write_all(upgrade.as_bytes()).await.unwrap();
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
@@ -529,6 +576,43 @@ impl ChildServer {
                 ),
             }
         }
+    }
+
+    /// SIGTERM, then wait up to `within` for the exit: its status, how long it took and its
+    /// whole stderr (panics, showing the log, if it is still running then; it is killed).
+    pub fn terminate(
+        mut self,
+        within: Duration,
+    ) -> (std::process::ExitStatus, Duration, Vec<String>) {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().to_string();
+        let signalled = std::time::Instant::now();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if signalled.elapsed() > within {
+                let _ = child.kill();
+                let _ = child.wait();
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
+                    self.seen.push(line);
+                }
+                panic!(
+                    "still running {within:?} after SIGTERM; stderr:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let took = signalled.elapsed();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            self.seen.push(line);
+        }
+        (status, took, std::mem::take(&mut self.seen))
     }
 
     /// SIGTERM, wait for the exit, and return its status and its whole stderr.
