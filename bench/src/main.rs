@@ -145,10 +145,7 @@ fn main() -> anyhow::Result<()> {
             skip,
             only,
         } => {
-            let here = std::env::current_exe()?
-                .parent()
-                .context("binary directory")?
-                .to_path_buf();
+            let here = binary_dir()?;
             let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
             let args = SuiteArgs {
                 mode: match mode {
@@ -226,10 +223,7 @@ fn main() -> anyhow::Result<()> {
             guests,
             out,
         } => {
-            let here = std::env::current_exe()?
-                .parent()
-                .context("binary directory")?
-                .to_path_buf();
+            let here = binary_dir()?;
             let abs = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
             let args = soak::SoakArgs {
                 duration: Duration::from_secs(seconds),
@@ -272,4 +266,12 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The directory of this binary (the other binaries of the build are beside it).
+fn binary_dir() -> anyhow::Result<PathBuf> {
+    Ok(std::env::current_exe()?
+        .parent()
+        .context("binary directory")?
+        .to_path_buf())
 }

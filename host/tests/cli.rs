@@ -273,9 +273,50 @@ fn help_explains_every_serve_flag() {
         "--timeout-ms",
         "--max-message-bytes",
         "--fanout",
+        "--telegram-method",
+        "--telegram-api-url",
+        "--telegram-bot-token-env",
+        "--allow-http",
     ] {
         assert!(out.contains(flag), "--help lacks {flag}:\n{out}");
     }
+}
+
+#[test]
+fn check_names_bot_api_methods_and_refuses_malformed_ones() {
+    let dir = temp_dir("cli-check-telegram");
+    let calc = guest("calc");
+    let config = |methods: &str| {
+        let path = dir.join("extws.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[[tenant]]\nname = \"a\"\n[tenant.auth]\nbot_token = \"1:x\"\n\
+                 [tenant.telegram]\nmethods = [{methods}]\n\
+                 [[tenant.component]]\npath = \"{}\"\n",
+                calc.display()
+            ),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (code, out, err) = run(&[
+        "check",
+        "--config",
+        &config(r#""sendMessage", "sendMesage""#),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("Bot API methods sendMesage, sendMessage"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning") && out.contains("\"sendMesage\""),
+        "{out}"
+    );
+    let (code, _, err) = run(&["check", "--config", &config(r#""send message""#)]);
+    assert_ne!(code, 0);
+    assert!(err.contains("not a Bot API method name"), "{err}");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::fake_http::{FakeHttp, Reply};
 use common::*;
@@ -15,11 +16,19 @@ use extws_wasm::runtime::HttpGrant;
 use serde_json::{Value, json};
 
 async fn server_allowing(origins: &[String], max_body: usize) -> TestServer {
+    server_with(origins, 4, max_body, Duration::from_secs(5)).await
+}
+
+async fn server_with(
+    origins: &[String],
+    concurrent: usize,
+    max_body: usize,
+    timeout: Duration,
+) -> TestServer {
     let mut t = tenant("acme", &["act"]);
-    // Generous: these tests are about what is reached, not how fast.
-    t.limits.timeout = std::time::Duration::from_secs(5);
+    t.limits.timeout = timeout;
     let allow = AllowList::parse(origins).unwrap();
-    t.capabilities.http = Some(Arc::new(HttpGrant::new(allow, 4, max_body)));
+    t.capabilities.http = Some(Arc::new(HttpGrant::new(allow, concurrent, max_body)));
     start(Config::new(vec![t])).await
 }
 
@@ -101,5 +110,31 @@ async fn a_response_over_the_cap_ends_with_an_error() {
     let big = fetch(&server, &format!("{}/big", origin.url()), 0).await;
     let error = big["error"].as_str().unwrap_or_default();
     assert!(error.contains("body size exceeds limit"), "{big}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_requests_are_capped_per_tenant_and_freed_by_the_deadline() {
+    let origin = FakeHttp::start(|call| match call.path.as_str() {
+        "/hang" => Reply::Hang,
+        _ => Reply::Json(200, "{}".into()),
+    })
+    .await;
+    let server = server_with(&[origin.url()], 1, 1 << 20, Duration::from_millis(1500)).await;
+    let mut hanging = connect(&server.url("/")).await;
+    let request = json!({"Type": "Fetch", "Data": {"url": format!("{}/hang", origin.url())}});
+    send(&mut hanging, &request.to_string()).await;
+    while origin.calls().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The tenant's one outbound request is taken: the next one is refused, not queued.
+    let refused = fetch(&server, &format!("{}/ok", origin.url()), 0).await;
+    let error = refused["error"].as_str().unwrap_or_default();
+    assert!(error.contains("ConnectionLimitReached"), "{refused}");
+    // The hanging call ends at its deadline, and with it the request.
+    let reply: Value = serde_json::from_str(&recv(&mut hanging).await).unwrap();
+    assert_eq!(reply["Data"]["code"], "timeout", "{reply}");
+    let ok = fetch(&server, &format!("{}/ok", origin.url()), 0).await;
+    assert_eq!(ok["status"], 200, "{ok}");
     server.shutdown().await.unwrap();
 }
