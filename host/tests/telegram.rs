@@ -318,3 +318,25 @@ async fn the_token_shows_nowhere_and_notify_works_end_to_end() {
     );
     assert!(seen.iter().any(|t| t.contains("rate_limited")));
 }
+
+/// `https://` is spoken for real: against a server that only speaks plain HTTP (and so never
+/// answers the TLS handshake) the call ends as `unavailable` within the deadline, and no
+/// plain-text request (which would carry the token in the clear) ever reaches it.
+#[tokio::test]
+async fn an_https_api_url_needs_tls() {
+    let plain = FakeHttp::bot_api_ok(json!(true)).await;
+    let mut t = tenant("acme", &["act"]);
+    let api = BotApi::new(
+        Some(BotToken::new(TOKEN)),
+        &format!("https://{}", plain.addr),
+        ["getMe".to_string()],
+    )
+    .unwrap();
+    t.capabilities.telegram = Some(Arc::new(api));
+    let server = start(Config::new(vec![t])).await;
+    let mut ws = connect(&server.url("/")).await;
+    let reply = call(&mut ws, "getMe", json!({})).await;
+    assert_eq!(reply["error"]["kind"], "unavailable", "{reply}");
+    assert!(plain.calls().is_empty(), "a request went out in plain text");
+    server.shutdown().await.unwrap();
+}
