@@ -15,7 +15,11 @@ use extws_wasm::runtime::HttpGrant;
 use serde_json::{Value, json};
 
 async fn server_allowing(origins: &[String], max_body: usize) -> TestServer {
-    let mut t = tenant("acme", &["act"]);
+    server_of("act", origins, max_body).await
+}
+
+async fn server_of(component: &str, origins: &[String], max_body: usize) -> TestServer {
+    let mut t = tenant("acme", &[component]);
     // Generous: these tests are about what is reached, not how fast.
     t.limits.timeout = std::time::Duration::from_secs(5);
     let allow = AllowList::parse(origins).unwrap();
@@ -101,5 +105,33 @@ async fn a_response_over_the_cap_ends_with_an_error() {
     let big = fetch(&server, &format!("{}/big", origin.url()), 0).await;
     let error = big["error"].as_str().unwrap_or_default();
     assert!(error.contains("body size exceeds limit"), "{big}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn python_reaches_allowed_origins_only() {
+    let path = repo().join("target/guests/python-fetch.wasm");
+    if !path.is_file() {
+        eprintln!(
+            "skipped python_reaches_allowed_origins_only: {} is missing; `make guests` builds it \
+             (when componentize-py can be installed)",
+            path.display()
+        );
+        return;
+    }
+    let unlisted = FakeHttp::start(|_| Reply::Json(200, "{}".into())).await;
+    let allowed = FakeHttp::start(|_| Reply::Json(200, r#"{"from":"python"}"#.into())).await;
+    let server = server_of("python-fetch", &[allowed.url()], 1 << 20).await;
+
+    let ok = fetch(&server, &format!("{}/py?x=1", allowed.url()), 0).await;
+    assert_eq!(ok, json!({"status": 200, "body": r#"{"from":"python"}"#}));
+    assert_eq!(allowed.calls()[0].path, "/py?x=1");
+
+    let other = fetch(&server, &unlisted.url(), 0).await;
+    assert!(denied(&other), "{other}");
+    assert!(
+        unlisted.calls().is_empty(),
+        "an unlisted origin was reached"
+    );
     server.shutdown().await.unwrap();
 }
