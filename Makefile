@@ -9,6 +9,8 @@ GUESTS     := $(CURDIR)/target/guests
 WASM_OUT   := $(CARGO_TARGET_DIR)/wasm32-wasip2/guest
 TEST_GUESTS := act trap misbehave loop-forever memory-hog stack-overflow huge-reply probe slow stateful
 LANGS      := go c python js
+# Test guests in other languages, each built by tests/guests/NAME/build.sh (exit 77: skipped)
+OTHER_TEST_GUESTS := python-fetch
 LISTEN     ?= 127.0.0.1:8000
 
 SOAK_SECONDS ?= 600
@@ -65,7 +67,8 @@ wasm-target:
 	  echo "deps: installing the wasm32-wasip2 Rust target (rustup)"; \
 	  rustup target add wasm32-wasip2; }
 
-## guests: every example component whose toolchain is present (others say why they skip)
+## guests: every example component whose toolchain is present (others say why they skip), and
+## the test guests in other languages ($(OTHER_TEST_GUESTS); rebuilt only when their sources change)
 guests: guest-rust guests-other
 
 guest-rust: wasm-target
@@ -86,6 +89,15 @@ guests-other: host
 	  if [ $$rc -eq 0 ]; then echo "built calc-$$lang"; \
 	  elif [ $$rc -eq 77 ]; then echo "skipped calc-$$lang (see above)"; \
 	  else echo "FAILED calc-$$lang (exit $$rc)"; status=1; fi; \
+	done; \
+	for g in $(OTHER_TEST_GUESTS); do \
+	  out=$(GUESTS)/$$g.wasm; \
+	  if [ -f $$out ] && [ -z "$$(find tests/guests/$$g wit guest-examples/python/calc -newer $$out -type f)" ]; then \
+	    echo "$$g is up to date"; continue; fi; \
+	  tests/guests/$$g/build.sh $$out; rc=$$?; \
+	  if [ $$rc -eq 0 ]; then echo "built $$g"; \
+	  elif [ $$rc -eq 77 ]; then echo "skipped $$g (see above)"; \
+	  else echo "FAILED $$g (exit $$rc)"; status=1; fi; \
 	done; exit $$status
 
 ## guest-tinygo: the Go example built with TinyGo (skips with a message when tinygo is missing)

@@ -1,7 +1,8 @@
-//! Outbound HTTP (`wasi:http`) from a test guest using an ordinary client (`wstd`), over real
-//! sockets: denied by default, an allowed origin is answered, an unlisted origin, a redirect to
-//! one and `localhost` listed by name (it resolves to loopback) are denied without a request,
-//! and a response over the tenant's cap ends with an error.
+//! Outbound HTTP (`wasi:http`) from test guests using their language's ordinary client (Rust:
+//! `wstd`; Python: componentize-py's `poll_loop`), over real sockets: denied by default, an
+//! allowed origin is answered, an unlisted origin, a redirect to one and `localhost` listed by
+//! name (it resolves to loopback) are denied without a request, a response over the tenant's
+//! cap ends with an error, and concurrent requests are capped per tenant.
 
 mod common;
 
@@ -16,16 +17,18 @@ use extws_wasm::runtime::HttpGrant;
 use serde_json::{Value, json};
 
 async fn server_allowing(origins: &[String], max_body: usize) -> TestServer {
-    server_with(origins, 4, max_body, Duration::from_secs(5)).await
+    // Generous: these tests are about what is reached, not how fast.
+    server_with("act", origins, 4, max_body, Duration::from_secs(5)).await
 }
 
 async fn server_with(
+    component: &str,
     origins: &[String],
     concurrent: usize,
     max_body: usize,
     timeout: Duration,
 ) -> TestServer {
-    let mut t = tenant("acme", &["act"]);
+    let mut t = tenant("acme", &[component]);
     t.limits.timeout = timeout;
     let allow = AllowList::parse(origins).unwrap();
     t.capabilities.http = Some(Arc::new(HttpGrant::new(allow, concurrent, max_body)));
@@ -49,7 +52,10 @@ fn denied(reply: &Value) -> bool {
 #[tokio::test]
 async fn outbound_http_is_denied_by_default() {
     let origin = FakeHttp::start(|_| Reply::Json(200, "{}".into())).await;
-    let server = start_simple(&["act"]).await;
+    let mut t = tenant("default", &["act"]);
+    t.limits.timeout = Duration::from_secs(5);
+    assert!(t.capabilities.http.is_none());
+    let server = start(Config::new(vec![t])).await;
     let reply = fetch(&server, &origin.url(), 0).await;
     assert!(denied(&reply), "{reply}");
     assert!(origin.calls().is_empty());
@@ -120,7 +126,14 @@ async fn concurrent_requests_are_capped_per_tenant_and_freed_by_the_deadline() {
         _ => Reply::Json(200, "{}".into()),
     })
     .await;
-    let server = server_with(&[origin.url()], 1, 1 << 20, Duration::from_millis(1500)).await;
+    let server = server_with(
+        "act",
+        &[origin.url()],
+        1,
+        1 << 20,
+        Duration::from_millis(1500),
+    )
+    .await;
     let mut hanging = connect(&server.url("/")).await;
     let request = json!({"Type": "Fetch", "Data": {"url": format!("{}/hang", origin.url())}});
     send(&mut hanging, &request.to_string()).await;
@@ -136,5 +149,40 @@ async fn concurrent_requests_are_capped_per_tenant_and_freed_by_the_deadline() {
     assert_eq!(reply["Data"]["code"], "timeout", "{reply}");
     let ok = fetch(&server, &format!("{}/ok", origin.url()), 0).await;
     assert_eq!(ok["status"], 200, "{ok}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn python_reaches_allowed_origins_only() {
+    let path = repo().join("target/guests/python-fetch.wasm");
+    if !path.is_file() {
+        eprintln!(
+            "skipped python_reaches_allowed_origins_only: {} is missing; `make guests` builds it \
+             (when componentize-py can be installed)",
+            path.display()
+        );
+        return;
+    }
+    let unlisted = FakeHttp::start(|_| Reply::Json(200, "{}".into())).await;
+    let allowed = FakeHttp::start(|_| Reply::Json(200, r#"{"from":"python"}"#.into())).await;
+    let server = server_with(
+        "python-fetch",
+        &[allowed.url()],
+        4,
+        1 << 20,
+        Duration::from_secs(30),
+    )
+    .await;
+
+    let ok = fetch(&server, &format!("{}/py?x=1", allowed.url()), 0).await;
+    assert_eq!(ok, json!({"status": 200, "body": r#"{"from":"python"}"#}));
+    assert_eq!(allowed.calls()[0].path, "/py?x=1");
+
+    let other = fetch(&server, &unlisted.url(), 0).await;
+    assert!(denied(&other), "{other}");
+    assert!(
+        unlisted.calls().is_empty(),
+        "an unlisted origin was reached"
+    );
     server.shutdown().await.unwrap();
 }

@@ -20,6 +20,8 @@ const TOKEN: &str = "123456:TEST-token-never-shown";
 fn bot_tenant(name: &str, api: &FakeHttp, methods: &[&str]) -> TenantConfig {
     let mut t = tenant(name, &["act"]);
     t.route.path_prefix = format!("/{name}");
+    // Generous unless a test is about the deadline: a loaded machine must not fail these.
+    t.limits.timeout = Duration::from_secs(5);
     let api = BotApi::new(
         Some(BotToken::new(TOKEN)),
         &api.url(),
