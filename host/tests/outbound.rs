@@ -147,6 +147,15 @@ async fn concurrent_requests_are_capped_per_tenant_and_freed_by_the_deadline() {
     // The hanging call ends at its deadline, and with it the request.
     let reply: Value = serde_json::from_str(&recv(&mut hanging).await).unwrap();
     assert_eq!(reply["Data"]["code"], "timeout", "{reply}");
+    // ...and so does its connection: no socket outlives the call that opened it.
+    let closing = std::time::Instant::now();
+    while origin.hung_up() == 0 {
+        assert!(
+            closing.elapsed() < Duration::from_secs(10),
+            "the connection outlived its call"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let ok = fetch(&server, &format!("{}/ok", origin.url()), 0).await;
     assert_eq!(ok["status"], 200, "{ok}");
     server.shutdown().await.unwrap();

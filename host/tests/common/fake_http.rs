@@ -37,7 +37,7 @@ pub enum Reply {
     Redirect(String),
     /// 200 with this many bytes of `x`.
     Bytes(usize),
-    /// Read the request, then never answer (until the client goes away).
+    /// Read the request, then never answer; count the client going away.
     Hang,
 }
 
@@ -48,6 +48,7 @@ pub struct FakeHttp {
     /// Its address.
     pub addr: SocketAddr,
     calls: Arc<Mutex<Vec<Recorded>>>,
+    hung_up: Arc<std::sync::atomic::AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -57,14 +58,22 @@ impl FakeHttp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let calls = Arc::new(Mutex::new(Vec::new()));
+        let hung_up = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let script: Arc<Script> = Arc::new(script);
-        let recorded = calls.clone();
+        let (recorded, counted) = (calls.clone(), hung_up.clone());
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve(socket, script.clone(), recorded.clone()));
+                let (script, recorded, counted) =
+                    (script.clone(), recorded.clone(), counted.clone());
+                tokio::spawn(serve(socket, script, recorded, counted));
             }
         });
-        Self { addr, calls, task }
+        Self {
+            addr,
+            calls,
+            hung_up,
+            task,
+        }
     }
 
     /// A Bot API stand-in answering `{"ok": true, "result": result}` to every call.
@@ -76,6 +85,11 @@ impl FakeHttp {
     /// `http://ADDR`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How many clients closed a connection it was hanging on.
+    pub fn hung_up(&self) -> usize {
+        self.hung_up.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every request so far.
@@ -94,6 +108,7 @@ async fn serve(
     mut socket: tokio::net::TcpStream,
     script: Arc<Script>,
     calls: Arc<Mutex<Vec<Recorded>>>,
+    hung_up: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -140,7 +155,13 @@ async fn serve(
         Reply::Redirect(to) => (302, format!("Location: {to}\r\n"), String::new()),
         Reply::Bytes(n) => (200, String::new(), "x".repeat(n)),
         Reply::Hang => {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
+            let closed = async { while matches!(socket.read(&mut chunk).await, Ok(n) if n > 0) {} };
+            if tokio::time::timeout(Duration::from_secs(3600), closed)
+                .await
+                .is_ok()
+            {
+                hung_up.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
             return;
         }
     };
