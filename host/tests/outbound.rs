@@ -1,8 +1,9 @@
-//! Outbound HTTP (`wasi:http`) from test guests using their language's ordinary client (Rust:
-//! `wstd`; Python: componentize-py's `poll_loop`), over real sockets: denied by default, an
-//! allowed origin is answered, an unlisted origin, a redirect to one and `localhost` listed by
-//! name (it resolves to loopback) are denied without a request, a response over the tenant's
-//! cap ends with an error, and concurrent requests are capped per tenant.
+//! Outbound HTTP (`wasi:http`) from test guests (Rust: the wasip2 bindings, and `wstd` for an
+//! ordinary client; Python: componentize-py's `poll_loop`), over real sockets: denied by
+//! default, an allowed origin is answered, an unlisted origin, a redirect to one and
+//! `localhost` listed by name (it resolves to loopback) are denied without a request, a
+//! response over the tenant's cap ends with an error, and concurrent requests are capped per
+//! tenant.
 
 mod common;
 
@@ -79,6 +80,12 @@ async fn only_allowed_origins_are_reached() {
         json!({"status": 200, "body": r#"{"hello":"world"}"#, "hops": 0})
     );
     assert_eq!(allowed.calls()[0].path, "/hello?x=1");
+    // The same through an ordinary client library.
+    let mut ws = connect(&server.url("/")).await;
+    let request = json!({"Type": "FetchWstd", "Data": {"url": format!("{}/wstd", allowed.url())}});
+    let reply = ask_json(&mut ws, &request.to_string()).await;
+    assert_eq!(reply["Data"]["status"], 200, "{reply}");
+    assert_eq!(allowed.calls()[1].path, "/wstd");
 
     let other = fetch(&server, &unlisted.url(), 0).await;
     assert!(denied(&other), "{other}");
@@ -88,7 +95,7 @@ async fn only_allowed_origins_are_reached() {
         unlisted.calls().is_empty(),
         "an unlisted origin was reached"
     );
-    assert_eq!(allowed.calls().len(), 2);
+    assert_eq!(allowed.calls().len(), 3);
     server.shutdown().await.unwrap();
 }
 
