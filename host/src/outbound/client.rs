@@ -39,7 +39,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 
 /// The address to connect to: the first one `target` resolves to, when none of them is an
 /// internal address the target may not reach.
-pub async fn resolve(target: &Target) -> Result<SocketAddr, ClientError> {
+async fn resolve(target: &Target) -> Result<SocketAddr, ClientError> {
     let addrs: Vec<SocketAddr> = match &target.host {
         Host::Ip(ip) => vec![SocketAddr::new(*ip, target.port)],
         Host::Name(name) => tokio::net::lookup_host((name.as_str(), target.port))

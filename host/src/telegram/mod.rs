@@ -76,6 +76,8 @@ impl std::fmt::Debug for BotToken {
 pub struct BotApi {
     token: Option<BotToken>,
     api_url: String,
+    /// Where `api_url` points, checked once.
+    target: Target,
     methods: BTreeSet<String>,
     flood: Flood,
 }
@@ -92,11 +94,11 @@ impl BotApi {
         let uri: http::Uri = api_url
             .parse()
             .map_err(|_| format!("api_url {api_url:?} is not a URL"))?;
-        if Target::trusted(&uri).is_none() {
+        let Some(target) = Target::trusted(&uri) else {
             return Err(format!(
                 "api_url {api_url:?} must be an http:// or https:// URL"
             ));
-        }
+        };
         let methods: BTreeSet<String> = methods.into_iter().collect();
         if let Some(bad) = methods.iter().find(|m| !is_method_name(m)) {
             return Err(format!(
@@ -106,6 +108,7 @@ impl BotApi {
         Ok(Self {
             token,
             api_url,
+            target,
             methods,
             flood: Flood::default(),
         })
@@ -149,7 +152,8 @@ impl BotApi {
         };
         // Leave the guest a moment to handle what this call returns.
         let budget = deadline.saturating_duration_since(Instant::now());
-        let give_up = Instant::now() + budget - (budget / 10).min(Duration::from_millis(50));
+        let reserve = (budget / 10).min(Duration::from_millis(50));
+        let give_up = deadline.checked_sub(reserve).unwrap_or(deadline);
         let chat = object.get("chat_id").and_then(Chat::from_param);
         let wait = self
             .flood
@@ -187,8 +191,7 @@ impl BotApi {
         request: http::Request<http_body_util::Full<bytes::Bytes>>,
     ) -> Result<(http::StatusCode, bytes::Bytes), TelegramError> {
         let unavailable = |e: client::ClientError| TelegramError::Unavailable(e.to_string());
-        let target = Target::trusted(request.uri()).expect("api_url was checked");
-        let response = client::send(&target, request, Duration::from_secs(60))
+        let response = client::send(&self.target, request, Duration::from_secs(60))
             .await
             .map_err(unavailable)?;
         let status = response.status();
