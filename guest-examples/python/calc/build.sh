@@ -22,13 +22,4 @@ mkdir -p "$(dirname "$out")"
 source "$here/venv.sh"
 python_guest_venv calc-python
 
-# Build from a copy of the sources so that nothing (e.g. __pycache__) lands in the repository.
-build=$(mktemp -d)
-trap 'rm -rf "$build"' EXIT
-cp "$here"/*.py "$build/"
-(
-    unset VIRTUAL_ENV # or componentize-py would bundle that venv's site-packages too
-    cd "$build"
-    "$venv/bin/componentize-py" -q -d "$wit" -w handler componentize app -p "$build" -o "$out"
-)
-echo "built $out ($(stat -c %s "$out") bytes)" >&2
+python_componentize "$here" "$out" -d "$wit" -w handler

@@ -3,6 +3,7 @@
 # $HOME/.cache/extws-wasm holding componentize-py as pinned in requirements.txt, installing
 # what is missing (python3 and python3-venv from apt when root, componentize-py with pip).
 # When that is impossible it prints `skipped NAME: <reason>` on stderr and exits 77.
+# `python_componentize SRC OUT OPTION...` then builds SRC/app.py into the component OUT.
 
 python_guest_venv() {
     local name=$1 pins
@@ -39,4 +40,23 @@ python_guest_venv() {
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$pins" >&2 ||
         skip "pip cannot install $(grep -v '^#' "$pins" | tr '\n' ' ')"
     cp "$pins" "$venv/requirements.txt"
+}
+
+# Runs `componentize-py OPTION... componentize app` on a copy of SRC's *.py (so nothing such as
+# __pycache__ lands in the repository), writing the component to OUT.
+python_componentize() {
+    local src=$1 out=$2 build
+    shift 2
+    build=$(mktemp -d)
+    cp "$src"/*.py "$build/"
+    if ! (
+        unset VIRTUAL_ENV # or componentize-py would bundle that venv's site-packages too
+        cd "$build"
+        "$venv/bin/componentize-py" -q "$@" componentize app -p "$build" -o "$out"
+    ); then
+        rm -rf "$build"
+        return 1
+    fi
+    rm -rf "$build"
+    echo "built $out ($(stat -c %s "$out") bytes)" >&2
 }

@@ -21,16 +21,7 @@ mkdir -p "$(dirname "$out")"
 source "$here/../../../guest-examples/python/calc/venv.sh"
 python_guest_venv python-fetch
 
-build=$(mktemp -d)
-trap 'rm -rf "$build"' EXIT
-cp "$here"/*.py "$build/"
-(
-    unset VIRTUAL_ENV # or componentize-py would bundle that venv's site-packages too
-    cd "$build"
-    # poll_loop (bundled with componentize-py) imports wasi:http/types as `types`.
-    "$venv/bin/componentize-py" -q -d "$wit" -d "$here/wit" -w extws:python-fetch/fetch \
-        --import-interface-name wasi:http/types@0.2.12=types \
-        --import-interface-name extws:handler/types@0.1.1=handler_types \
-        componentize app -p "$build" -o "$out"
-)
-echo "built $out ($(stat -c %s "$out") bytes)" >&2
+# poll_loop (bundled with componentize-py) imports wasi:http/types as `types`.
+python_componentize "$here" "$out" -d "$wit" -d "$here/wit" -w extws:python-fetch/fetch \
+    --import-interface-name wasi:http/types@0.2.12=types \
+    --import-interface-name extws:handler/types@0.1.1=handler_types
