@@ -28,77 +28,74 @@ fn limits_are_checked() {
     assert!(e.contains("max_concurrency"), "{e}");
 }
 
-/// A tenant with `auth` and extra tables, its component being any existing file (parsing
-/// never loads it).
-fn tenant_with(auth: &str, extra: &str) -> String {
+/// One tenant with these `[tenant.auth]` lines, these further tables and this component path
+/// (any existing file will do: parsing never loads it).
+fn tenant_toml(auth: &str, tables: &str, component: &str) -> String {
     format!(
-        "[[tenant]]\nname = \"a\"\n[tenant.auth]\n{auth}\n{extra}\n[[tenant.component]]\npath = \"Cargo.toml\"\n"
+        "[[tenant]]\nname = \"a\"\n[tenant.auth]\n{auth}\n{tables}\n\
+         [[tenant.component]]\npath = \"{component}\"\n"
     )
+}
+
+/// [`tenant_toml`], parsed.
+fn with(auth: &str, tables: &str, component: &str) -> anyhow::Result<Config> {
+    Config::from_toml(&tenant_toml(auth, tables, component), Path::new("."))
 }
 
 #[test]
 fn bot_api_access_uses_the_auth_token_and_checks_method_names() {
-    let config = Config::from_toml(
-        &tenant_with(
-            "bot_token = \"1:secret\"",
-            "[tenant.telegram]\nmethods = [\"sendMessage\"]\napi_url = \"http://127.0.0.1:1\"",
-        ),
-        Path::new("."),
+    let config = with(
+        "bot_token = \"1:secret\"",
+        "[tenant.telegram]\nmethods = [\"sendMessage\"]\napi_url = \"http://127.0.0.1:1\"",
+        "Cargo.toml",
     )
     .unwrap();
     let api = config.tenants[0].capabilities.telegram.as_ref().unwrap();
     assert_eq!(api.methods().collect::<Vec<_>>(), ["sendMessage"]);
     assert!(!format!("{api:?}").contains("secret"), "{api:?}");
 
-    let e = err(&tenant_with(
+    let e = err(&tenant_toml(
         "bot_token = \"1:secret\"",
         "[tenant.telegram]\nmethods = [\"send-message\"]",
+        "Cargo.toml",
     ));
     assert!(
         e.contains("send-message") && e.contains("method name"),
         "{e}"
     );
-    let e = err(&tenant_with(
+    let e = err(&tenant_toml(
         "bot_id = 1",
         "[tenant.telegram]\nmethods = [\"sendMessage\"]",
+        "Cargo.toml",
     ));
     assert!(e.contains("bot_token_env"), "{e}");
-    let e = err(&tenant_with(
+    let e = err(&tenant_toml(
         "none = true",
         "[tenant.telegram]\napi_url = \"ftp://x\"",
+        "Cargo.toml",
     ));
     assert!(e.contains("api_url"), "{e}");
 }
 
 #[test]
 fn http_origins_are_checked() {
-    let config = Config::from_toml(
-        &tenant_with(
-            "none = true",
-            "[tenant.capabilities]\nhttp = [\"https://api.example.com\", \"https://*.example.org:8443\"]",
-        ),
-        Path::new("."),
+    let config = with(
+        "none = true",
+        "[tenant.capabilities]\nhttp = [\"https://api.example.com\", \"https://*.example.org:8443\"]",
+        "Cargo.toml",
     )
     .unwrap();
     assert!(config.tenants[0].capabilities.http.is_some());
     assert!(config.tenants[0].capabilities.telegram.is_none());
-    let e = err(&tenant_with(
+    let e = err(&tenant_toml(
         "none = true",
         "[tenant.capabilities]\nhttp = [\"https://api.example.com/v1\"]",
+        "Cargo.toml",
     ));
     assert!(
         e.contains("capabilities.http") && e.contains("no path"),
         "{e}"
     );
-}
-
-/// One tenant with these `[tenant.auth]` and `[tenant.limits]` lines and component path.
-fn with(auth: &str, limits: &str, component: &str) -> anyhow::Result<Config> {
-    let text = format!(
-        "[[tenant]]\nname = \"a\"\n[tenant.auth]\n{auth}\n[tenant.limits]\n{limits}\n\
-         [[tenant.component]]\npath = \"{component}\"\n"
-    );
-    Config::from_toml(&text, Path::new("."))
 }
 
 #[test]
@@ -128,6 +125,11 @@ fn every_refusal_names_its_key() {
 fn huge_concurrency_saturates_the_pool_size() {
     // Found by `make fuzz` (target config): the instance count overflowed (a panic in debug
     // builds, a pool of 0 instances in release).
-    let config = with("none = true", "max_concurrency = 4294967295", "Cargo.toml").unwrap();
+    let config = with(
+        "none = true",
+        "[tenant.limits]\nmax_concurrency = 4294967295",
+        "Cargo.toml",
+    )
+    .unwrap();
     assert_eq!(config.engine.total_instances, u32::MAX);
 }
