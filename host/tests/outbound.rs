@@ -144,9 +144,7 @@ async fn concurrent_requests_are_capped_per_tenant_and_freed_by_the_deadline() {
     let mut hanging = connect(&server.url("/")).await;
     let request = json!({"Type": "Fetch", "Data": {"url": format!("{}/hang", origin.url())}});
     send(&mut hanging, &request.to_string()).await;
-    while origin.calls().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    origin.wait_for_calls(1).await;
     // The tenant's one outbound request is taken: the next one is refused, not queued.
     let refused = fetch(&server, &format!("{}/ok", origin.url()), 0).await;
     let error = refused["error"].as_str().unwrap_or_default();
@@ -155,14 +153,9 @@ async fn concurrent_requests_are_capped_per_tenant_and_freed_by_the_deadline() {
     let reply: Value = serde_json::from_str(&recv(&mut hanging).await).unwrap();
     assert_eq!(reply["Data"]["code"], "timeout", "{reply}");
     // ...and so does its connection: no socket outlives the call that opened it.
-    let closing = std::time::Instant::now();
-    while origin.hung_up() == 0 {
-        assert!(
-            closing.elapsed() < Duration::from_secs(10),
-            "the connection outlived its call"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    origin
+        .wait_for_hang_up(std::time::Instant::now() + Duration::from_secs(10))
+        .await;
     let ok = fetch(&server, &format!("{}/ok", origin.url()), 0).await;
     assert_eq!(ok["status"], 200, "{ok}");
     server.shutdown().await.unwrap();

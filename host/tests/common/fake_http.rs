@@ -92,9 +92,28 @@ impl FakeHttp {
         self.hung_up.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Waits until a client has closed a connection this server was hanging on; panics if
+    /// none has by `deadline`.
+    pub async fn wait_for_hang_up(&self, deadline: Instant) {
+        until(deadline, "a client to hang up", || self.hung_up() > 0).await;
+    }
+
+    /// Waits until `n` requests have arrived; panics if they have not within 10 s.
+    pub async fn wait_for_calls(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        until(deadline, "requests to arrive", || self.calls().len() >= n).await;
+    }
+
     /// Every request so far.
     pub fn calls(&self) -> Vec<Recorded> {
         self.calls.lock().unwrap().clone()
+    }
+}
+
+async fn until(deadline: Instant, what: &str, done: impl Fn() -> bool) {
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
