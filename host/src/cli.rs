@@ -78,6 +78,12 @@ pub enum Command {
     /// Loads every component as `serve` would and prints a summary per tenant; exits 1 and
     /// names each problem otherwise.
     Check(CheckArgs),
+    /// Manage a tenant's bot at Telegram: register, remove or inspect its webhook.
+    ///
+    /// Calls the Bot API at the tenant's api_url as the tenant's bot, e.g.
+    /// extws-wasm telegram set-webhook --config extws.toml --tenant shop
+    /// --url https://example.com/shop/telegram/webhook
+    Telegram(TelegramArgs),
     /// Turn a WASI preview1 core module into a handler component (preview1 reactor adapter).
     ///
     /// For Go, TinyGo and C guests: embeds the world `handler` from --wit (unless the module
@@ -195,6 +201,22 @@ pub struct GrantArgs {
     /// validates initData and there is no --bot-token.
     #[arg(long, value_name = "VAR", conflicts_with = "config")]
     pub telegram_bot_token_env: Option<String>,
+    /// Deliver the bot's updates (messages, callback queries, payments) to the components as
+    /// `telegram.<kind>` messages: `polling` asks Telegram with getUpdates (development, or no
+    /// public URL); `webhook` serves POST /telegram/webhook (needs
+    /// --telegram-webhook-secret-env; register it with `extws-wasm telegram set-webhook`).
+    #[arg(
+        long,
+        value_name = "MODE",
+        value_enum,
+        default_value = "off",
+        conflicts_with = "config"
+    )]
+    pub telegram_updates: crate::config::updates::UpdatesMode,
+    /// Environment variable holding the webhook secret Telegram sends with each update
+    /// (1-256 of A-Z a-z 0-9 _ -); with --telegram-updates webhook.
+    #[arg(long, value_name = "VAR", conflicts_with = "config")]
+    pub telegram_webhook_secret_env: Option<String>,
     /// Let handlers make HTTP requests (`wasi:http`) to this origin (repeat for several):
     /// `scheme://host[:port]`, the host may start with `*.`, e.g. `https://api.example.com`.
     /// Internal addresses (loopback, private, link-local) only when listed as an IP literal,
@@ -356,4 +378,58 @@ pub struct ComponentizeArgs {
     /// World to embed from --wit.
     #[arg(long, default_value = "handler")]
     pub world: String,
+}
+
+/// `telegram` subcommands.
+#[derive(Debug, Args)]
+pub struct TelegramArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: TelegramCommand,
+}
+
+/// What `telegram` does.
+#[derive(Debug, Subcommand)]
+pub enum TelegramCommand {
+    /// Register the tenant's webhook (setWebhook) with its secret and `allowed_updates`
+    /// derived from the telegram.* Types its components claim.
+    SetWebhook {
+        /// The bot.
+        #[command(flatten)]
+        bot: BotArgs,
+        /// The public HTTPS URL Telegram posts updates to: this server's address, then the
+        /// tenant's route and webhook_path (default /telegram/webhook).
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// Drop the updates waiting at Telegram instead of delivering them.
+        #[arg(long)]
+        drop_pending_updates: bool,
+    },
+    /// Remove the bot's webhook (deleteWebhook), e.g. before switching to polling.
+    DeleteWebhook {
+        /// The bot.
+        #[command(flatten)]
+        bot: BotArgs,
+        /// Drop the updates waiting at Telegram.
+        #[arg(long)]
+        drop_pending_updates: bool,
+    },
+    /// Print what Telegram knows of the bot's webhook (getWebhookInfo): URL, pending
+    /// updates, the last delivery error.
+    WebhookInfo {
+        /// The bot.
+        #[command(flatten)]
+        bot: BotArgs,
+    },
+}
+
+/// Which tenant's bot.
+#[derive(Debug, Args)]
+pub struct BotArgs {
+    /// The extws.toml declaring the tenant (its [tenant.telegram] gives the token and api_url).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The tenant's name.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
 }

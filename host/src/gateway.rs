@@ -96,6 +96,23 @@ impl Gateway {
         if !is_upgrade(&request) {
             debug!(method = %request.method(), path = request.uri().path(), "http request");
             let tenants = self.tenants.current();
+            let host = request
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok());
+            if let Some((tenant, secret)) = tenants.webhook(request.uri().path(), host) {
+                tracing::Span::current().record("tenant", &*tenant.name);
+                let io_timeout = self.timeouts.handshake;
+                return crate::updates::webhook::serve(
+                    &mut stream,
+                    &request,
+                    leftover,
+                    tenant,
+                    secret,
+                    io_timeout,
+                )
+                .await;
+            }
             let reply = crate::http::answer(&request, &tenants, &self.metrics, &self.services);
             let response = reply.await;
             return within(deadline, response.write(&mut stream)).await;

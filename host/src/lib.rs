@@ -11,6 +11,8 @@
 //! * [`gateway`] — the request head, read once: plain HTTP, or an upgrade admitted to a tenant
 //!   (route, auth → HTTP 401 before the upgrade, connection slot), or a refusal.
 //! * [`http`] — plain HTTP on the same port: `/healthz`, `/readyz`, `/metrics`, static files.
+//! * [`updates`] — bot updates (webhook or `getUpdates` polling) delivered to the components as
+//!   `telegram.<kind>` messages, at most once per tenant.
 //! * [`session`] — one upgraded connection's loop: socket, timers, pushes, shutdown.
 //! * [`dispatch`] — a frame in, replies and close out; no sockets.
 //! * [`watch`] — `--watch`: reload a component when its file changes.
@@ -52,6 +54,7 @@ pub mod state;
 pub mod telegram;
 pub mod tenants;
 pub mod tools;
+pub mod updates;
 pub mod watch;
 
 pub use config::Config;

@@ -47,6 +47,19 @@ pub struct AuthLabels {
     pub reason: String,
 }
 
+/// Labels of bot updates. `kind` is one of Telegram's update kinds (`message`,
+/// `callback_query`, ..., `successful_payment`) or `other`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpdateLabels {
+    /// Tenant name.
+    pub tenant: String,
+    /// The update's kind.
+    pub kind: String,
+    /// `handled`, `duplicate`, `unclaimed`, `retry` (not run: Telegram will send it again),
+    /// `invalid` or `too_large`.
+    pub outcome: String,
+}
+
 /// All metrics of one server.
 pub struct Metrics {
     registry: Registry,
@@ -62,6 +75,8 @@ pub struct Metrics {
     pub instances_created: Family<InstanceLabels, Counter>,
     /// Authentication failures by tenant and reason.
     pub auth_failures: Family<AuthLabels, Counter>,
+    /// Bot updates by tenant, kind and outcome.
+    pub telegram_updates: Family<UpdateLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -86,6 +101,7 @@ impl Metrics {
             invocation_seconds: Family::new_with_constructor(latency_histogram),
             instances_created: Family::default(),
             auth_failures: Family::default(),
+            telegram_updates: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -114,7 +130,22 @@ impl Metrics {
             "Refused initData by reason",
             m.auth_failures.clone(),
         );
+        registry.register(
+            "telegram_updates",
+            "Bot updates by kind and outcome",
+            m.telegram_updates.clone(),
+        );
         Self { registry, ..m }
+    }
+
+    /// Counts one bot update's outcome.
+    pub fn update(&self, tenant: &str, kind: &str, outcome: &str) {
+        let labels = UpdateLabels {
+            tenant: tenant.to_string(),
+            kind: kind.to_string(),
+            outcome: outcome.to_string(),
+        };
+        self.telegram_updates.get_or_create(&labels).inc();
     }
 
     /// Counts one message outcome.

@@ -18,12 +18,15 @@ use crate::runtime::Runtime;
 use crate::shutdown::Shutdown;
 use crate::state::Services;
 use crate::tenants::{TenantSet, Tenants};
+use crate::updates::polling::Pollers;
 
 /// A server whose components are compiled and checked, ready to accept connections.
 pub struct Prepared {
     gateway: Arc<Gateway>,
     runtime: Runtime,
     config: Config,
+    /// The `getUpdates` tasks of the tenants being served (started by [`run`]).
+    pollers: tokio::sync::Mutex<Pollers>,
 }
 
 impl Prepared {
@@ -36,6 +39,7 @@ impl Prepared {
         let services = Services::open(state.redis.as_deref(), state.data_dir.as_deref()).await?;
         let metrics = Arc::new(Metrics::new());
         let tenants = Tenants::load(&runtime, &config.tenants, services.as_ref(), &metrics).await?;
+        warn_about_updates(&tenants);
         let gateway = Gateway {
             tenants: Arc::new(TenantSet::new(tenants)),
             metrics,
@@ -46,6 +50,7 @@ impl Prepared {
             gateway: Arc::new(gateway),
             runtime,
             config,
+            pollers: Default::default(),
         })
     }
 
@@ -75,6 +80,14 @@ impl Prepared {
         let services = gateway.services.as_ref();
         let tenants =
             Tenants::load(&self.runtime, &config.tenants, services, &gateway.metrics).await?;
+        warn_about_updates(&tenants);
+        // The old tenants' pollers stop before the new ones start: one bot is never polled
+        // twice at once (Telegram would refuse one of them).
+        let mut pollers = self.pollers.lock().await;
+        std::mem::take(&mut *pollers)
+            .stop(self.shutdown_bound())
+            .await;
+        *pollers = Pollers::start(&tenants);
         gateway.tenants.replace(tenants);
         Ok(())
     }
@@ -108,6 +121,7 @@ pub async fn run(
         .config
         .watch
         .then(|| tokio::spawn(crate::watch::watch(gateway.tenants.clone())));
+    *prepared.pollers.lock().await = Pollers::start(&gateway.tenants.current());
     let prepared = Arc::new(prepared);
     let reloader = reload_on_sighup(&prepared);
     tokio::select! {
@@ -119,6 +133,9 @@ pub async fn run(
         task.abort();
     }
     let bound = prepared.shutdown_bound();
+    std::mem::take(&mut *prepared.pollers.lock().await)
+        .stop(bound)
+        .await;
     drop(notify_shutdown);
     drop(done_tx);
     // Every connection task holds a clone of `done_tx`; recv returns None when the last ends.
@@ -172,6 +189,14 @@ async fn accept_loop(
                 error!(error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+        }
+    }
+}
+
+fn warn_about_updates(tenants: &Tenants) {
+    for tenant in tenants.iter() {
+        for warning in crate::updates::warnings(tenant, tenant.state.is_some()) {
+            warn!(tenant = %tenant.name, "{warning}");
         }
     }
 }

@@ -246,6 +246,11 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
     let mut capabilities = capabilities(&t.capabilities, base)?;
     capabilities.http = super::grants::http(&t.capabilities.http, &limits, max_message_bytes)?;
     capabilities.telegram = super::grants::bot_api(t.telegram.as_ref(), bot_token.as_deref())?;
+    let updates = super::updates::updates(
+        t.telegram.as_ref(),
+        &t.route,
+        capabilities.telegram.as_deref(),
+    )?;
     Ok(TenantConfig {
         name: t.name,
         route: Route {
@@ -263,6 +268,7 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
             max_keys: t.state.max_keys.unwrap_or(super::DEFAULT_QUOTA.max_keys),
             max_bytes: t.state.max_bytes.unwrap_or(super::DEFAULT_QUOTA.max_bytes),
         },
+        updates,
     })
 }
 

@@ -23,6 +23,16 @@ pub struct TelegramSettings {
     pub methods: Vec<String>,
     /// Environment variable holding the bot token, for tenants whose auth has none (Ed25519).
     pub bot_token_env: Option<String>,
+    /// How bot updates reach the components: `"off"` (default), `"webhook"` or `"polling"`.
+    #[serde(default)]
+    pub updates: super::updates::UpdatesMode,
+    /// Webhook path under the tenant's route; default `/telegram/webhook`.
+    pub webhook_path: Option<String>,
+    /// Environment variable holding the webhook secret (Telegram's `secret_token`, sent in
+    /// `X-Telegram-Bot-Api-Secret-Token`); required with `updates = "webhook"`.
+    pub webhook_secret_env: Option<String>,
+    /// Long-poll timeout of `getUpdates` in seconds (`updates = "polling"`); default 25.
+    pub poll_timeout: Option<u64>,
 }
 
 /// Bot API methods this version knows. A method outside the list is allowed (Telegram adds

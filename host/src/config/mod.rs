@@ -5,6 +5,7 @@
 pub mod file;
 pub mod grants;
 pub mod limits;
+pub mod updates;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -75,6 +76,8 @@ pub struct TenantConfig {
     pub static_dir: Option<PathBuf>,
     /// Key-value quota of the tenant.
     pub quota: Quota,
+    /// How the bot's updates reach its components (none: they do not).
+    pub updates: Option<updates::Updates>,
 }
 
 /// The whole server configuration.
@@ -181,15 +184,24 @@ impl Config {
             ..Capabilities::default()
         };
         let g = &args.grants;
-        if !g.telegram_methods.is_empty() || g.telegram_bot_token_env.is_some() {
+        let mut updates = None;
+        if !g.telegram_methods.is_empty()
+            || g.telegram_bot_token_env.is_some()
+            || g.telegram_updates != updates::UpdatesMode::Off
+        {
             let settings = grants::TelegramSettings {
                 api_url: Some(g.telegram_api_url.clone()),
                 methods: g.telegram_methods.clone(),
                 bot_token_env: g.telegram_bot_token_env.clone(),
+                updates: g.telegram_updates,
+                webhook_secret_env: g.telegram_webhook_secret_env.clone(),
+                ..grants::TelegramSettings::default()
             };
             capabilities.telegram =
                 grants::bot_api(Some(&settings), args.auth.bot_token.as_deref())
                     .context("--telegram-method")?;
+            updates = updates::updates(Some(&settings), "/", capabilities.telegram.as_deref())
+                .context("--telegram-updates")?;
         }
         let tenant = TenantConfig {
             name: "default".into(),
@@ -209,6 +221,7 @@ impl Config {
             fanout: args.fanout,
             static_dir: static_dir(args.static_dir.as_deref())?,
             quota: DEFAULT_QUOTA,
+            updates,
         };
         let mut config = Self::new(vec![tenant]);
         config.watch = args.watch;

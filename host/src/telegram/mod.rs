@@ -172,6 +172,32 @@ impl BotApi {
         self.read_answer(status, &body)
     }
 
+    /// Calls `method` as the host itself (`getUpdates`, `setWebhook`, ...): no allow-list and
+    /// no flood limits, which are there for guests. Gives up after `timeout`. Returns the JSON
+    /// text of `result`.
+    pub async fn call_as_host(
+        &self,
+        method: &str,
+        params: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<String, TelegramError> {
+        let Some(token) = &self.token else {
+            return Err(TelegramError::Denied("this tenant has no bot token".into()));
+        };
+        let request = self.request(token, method, params.to_string())?;
+        let (status, body) = tokio::time::timeout(timeout, self.send(request))
+            .await
+            .map_err(|_| {
+                TelegramError::Unavailable(format!("the Bot API did not answer within {timeout:?}"))
+            })??;
+        self.read_answer(status, &body)
+    }
+
+    /// Whether calls can be made at all (the tenant has a bot token).
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
     fn request(
         &self,
         token: &BotToken,

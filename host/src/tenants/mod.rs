@@ -9,11 +9,13 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::SemaphorePermit;
 
 use crate::auth::AuthPolicy;
+use crate::config::updates::{Updates, WebhookSecret};
 use crate::config::{Route, TenantConfig};
 use crate::metrics::Metrics;
 use crate::routing::{Router, Routing};
 use crate::runtime::{Limits, LoadContext, Runtime, StateAccess};
 use crate::state::Services;
+use crate::telegram::BotApi;
 
 use admission::{CallSlots, ConnectionCount};
 pub use admission::{ConnectionSlot, Holder, Refused, TokenBucket};
@@ -34,6 +36,8 @@ pub struct Tenant {
     pub state: Option<StateAccess>,
     /// The server's metrics.
     pub metrics: Arc<Metrics>,
+    /// How the bot's updates reach its components (none: they do not).
+    pub updates: Option<Updates>,
     /// Limits, capabilities and instance counting of its components (the one copy).
     load: LoadContext,
     router: Router,
@@ -82,10 +86,16 @@ impl Tenant {
             calls: CallSlots::new(limits.max_concurrency, limits.max_queue),
             connections: Arc::new(ConnectionCount::new(name.clone(), limits, metrics.clone())),
             metrics,
+            updates: config.updates.clone(),
             load,
             router,
             name,
         })
+    }
+
+    /// The tenant's Bot API access, if it has any.
+    pub fn bot_api(&self) -> Option<&Arc<BotApi>> {
+        self.load.capabilities.telegram.as_ref()
     }
 
     /// The tenant's limits.
@@ -150,6 +160,17 @@ impl Tenants {
             .iter()
             .filter(|t| t.route.matches(path, host))
             .max_by_key(|t| (t.route.host.is_some(), t.route.path_prefix.len()))
+    }
+
+    /// The tenant whose webhook is at `path` on `host`, with its secret.
+    pub fn webhook(&self, path: &str, host: Option<&str>) -> Option<(&Arc<Tenant>, &WebhookSecret)> {
+        let host = host.map(|h| h.split(':').next().unwrap_or(h));
+        self.list.iter().find_map(|t| match &t.updates {
+            Some(Updates::Webhook { path: p, secret }) if p == path && t.route.matches(path, host) => {
+                Some((t, secret))
+            }
+            _ => None,
+        })
     }
 
     /// All tenants.

@@ -1,11 +1,14 @@
 //! One-shot subcommands: `call` (one message through a component, no server), `check` (a
-//! configuration file) and `sign-init-data` (initData for local testing).
+//! configuration file), `sign-init-data` (initData for local testing) and [`telegram`] (a
+//! tenant's webhook at Telegram).
+
+pub mod telegram;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
 
-use crate::auth::{TelegramUser, telegram};
+use crate::auth::{TelegramUser, telegram as init_data};
 use crate::cli::{CallArgs, CheckArgs, SignArgs};
 use crate::config;
 use crate::config::Config;
@@ -104,14 +107,29 @@ pub async fn check(args: &CheckArgs) -> bool {
             }
         }
         match Tenant::load(&runtime, tenant, None, metrics.clone()).await {
-            Ok(loaded) => println!(
-                "tenant {}: route {}{}, {} component(s), types {}",
-                tenant.name,
-                tenant.route.host.as_deref().unwrap_or(""),
-                tenant.route.path_prefix,
-                tenant.components.len(),
-                loaded.routing().message_types().join(", ")
-            ),
+            Ok(loaded) => {
+                println!(
+                    "tenant {}: route {}{}, {} component(s), types {}",
+                    tenant.name,
+                    tenant.route.host.as_deref().unwrap_or(""),
+                    tenant.route.path_prefix,
+                    tenant.components.len(),
+                    loaded.routing().message_types().join(", ")
+                );
+                match &tenant.updates {
+                    Some(crate::config::updates::Updates::Webhook { path, .. }) => {
+                        println!("tenant {}: bot updates by webhook at {path}", tenant.name)
+                    }
+                    Some(crate::config::updates::Updates::Polling { .. }) => {
+                        println!("tenant {}: bot updates by polling getUpdates", tenant.name)
+                    }
+                    None => {}
+                }
+                // `serve` has a store by default (--data-dir): only the Types are checked here.
+                for warning in crate::updates::warnings(&loaded, true) {
+                    println!("warning: tenant {}: {warning}", tenant.name);
+                }
+            }
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ok = false;
@@ -147,14 +165,14 @@ pub fn sign_init_data(args: &SignArgs) -> anyhow::Result<String> {
         fields.push((k.to_string(), v.to_string()));
     }
     match (&args.bot_token, &args.ed25519_key, args.bot_id) {
-        (Some(token), None, _) => Ok(telegram::sign_hmac(&fields, token)),
+        (Some(token), None, _) => Ok(init_data::sign_hmac(&fields, token)),
         (None, Some(seed), Some(bot_id)) => {
             let seed: [u8; 32] = hex::decode(seed.trim())
                 .ok()
                 .and_then(|b| b.try_into().ok())
                 .context("--ed25519-key must be 64 hex digits (a 32-byte seed)")?;
             let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-            Ok(telegram::sign_ed25519(&fields, bot_id, &key))
+            Ok(init_data::sign_ed25519(&fields, bot_id, &key))
         }
         _ => bail!("pass --bot-token, or --ed25519-key with --bot-id"),
     }
