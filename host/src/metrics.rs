@@ -60,6 +60,15 @@ pub struct UpdateLabels {
     pub outcome: String,
 }
 
+/// Labels of `getUpdates` calls.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PollLabels {
+    /// Tenant name.
+    pub tenant: String,
+    /// `ok` or `error` (the Bot API unreachable, refusing, or answering nonsense).
+    pub outcome: String,
+}
+
 /// All metrics of one server.
 pub struct Metrics {
     registry: Registry,
@@ -77,6 +86,8 @@ pub struct Metrics {
     pub auth_failures: Family<AuthLabels, Counter>,
     /// Bot updates by tenant, kind and outcome.
     pub telegram_updates: Family<UpdateLabels, Counter>,
+    /// `getUpdates` calls by tenant and outcome.
+    pub telegram_polls: Family<PollLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -102,6 +113,7 @@ impl Metrics {
             instances_created: Family::default(),
             auth_failures: Family::default(),
             telegram_updates: Family::default(),
+            telegram_polls: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -135,6 +147,11 @@ impl Metrics {
             "Bot updates by kind and outcome",
             m.telegram_updates.clone(),
         );
+        registry.register(
+            "telegram_polls",
+            "getUpdates calls by outcome",
+            m.telegram_polls.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -146,6 +163,15 @@ impl Metrics {
             outcome: outcome.to_string(),
         };
         self.telegram_updates.get_or_create(&labels).inc();
+    }
+
+    /// Counts one `getUpdates` call.
+    pub fn poll(&self, tenant: &str, ok: bool) {
+        let labels = PollLabels {
+            tenant: tenant.to_string(),
+            outcome: if ok { "ok" } else { "error" }.to_string(),
+        };
+        self.telegram_polls.get_or_create(&labels).inc();
     }
 
     /// Counts one message outcome.

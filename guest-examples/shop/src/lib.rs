@@ -49,7 +49,9 @@ fn bot(method: &str, params: serde_json::Value) -> Result<serde_json::Value, Han
     let answer = telegram::call(method, &params.to_string()).map_err(|e| {
         fail(match e {
             telegram::TelegramError::RateLimited(s) => format!("busy: try again in {s} s"),
-            telegram::TelegramError::Api(a) => format!("Telegram refused {method}: {}", a.description),
+            telegram::TelegramError::Api(a) => {
+                format!("Telegram refused {method}: {}", a.description)
+            }
             telegram::TelegramError::Unavailable(m) => format!("Telegram is unreachable: {m}"),
             telegram::TelegramError::Denied(m) | telegram::TelegramError::Invalid(m) => m,
         })
@@ -210,7 +212,10 @@ fn refund(data: &str, user: &User) -> Result<Response, HandlerError> {
     let key = format!("purchase:{}", purchase.charge_id);
     let new = serde_json::to_vec(&purchase).expect("serializable");
     kv::compare_and_swap(&key, Some(&raw), &new).map_err(kv_fail)?;
-    reply("RefundResponse", json!({ "charge_id": purchase.charge_id, "refunded": true }))
+    reply(
+        "RefundResponse",
+        json!({ "charge_id": purchase.charge_id, "refunded": true }),
+    )
 }
 
 fn start(data: &str) -> Result<Response, HandlerError> {
@@ -228,7 +233,10 @@ fn start(data: &str) -> Result<Response, HandlerError> {
         return reply("Ignored", json!({}));
     }
     let text = "Welcome to the shop! Open it with the button below the chat.";
-    bot("sendMessage", json!({ "chat_id": message.chat.id, "text": text }))?;
+    bot(
+        "sendMessage",
+        json!({ "chat_id": message.chat.id, "text": text }),
+    )?;
     reply("Greeted", json!({}))
 }
 
@@ -249,7 +257,10 @@ impl Guest for Shop {
     }
 
     fn handle(t: String, data: String, user: Option<User>) -> Result<Response, HandlerError> {
-        let signed_in = || user.as_ref().ok_or_else(|| fail(format!("{t} needs a signed-in user")));
+        let signed_in = || {
+            user.as_ref()
+                .ok_or_else(|| fail(format!("{t} needs a signed-in user")))
+        };
         match t.as_str() {
             "BuyRequest" => buy(&data, signed_in()?),
             "PurchasesRequest" => {

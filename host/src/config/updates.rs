@@ -104,8 +104,7 @@ pub fn updates(
         return Ok(None);
     };
     if s.updates == UpdatesMode::Off {
-        if s.webhook_secret_env.is_some() || s.webhook_path.is_some() || s.poll_timeout.is_some()
-        {
+        if s.webhook_secret_env.is_some() || s.webhook_path.is_some() || s.poll_timeout.is_some() {
             bail!(
                 "telegram: webhook_secret_env, webhook_path and poll_timeout need updates = \
                  \"webhook\" or \"polling\""

@@ -163,10 +163,16 @@ impl Tenants {
     }
 
     /// The tenant whose webhook is at `path` on `host`, with its secret.
-    pub fn webhook(&self, path: &str, host: Option<&str>) -> Option<(&Arc<Tenant>, &WebhookSecret)> {
+    pub fn webhook(
+        &self,
+        path: &str,
+        host: Option<&str>,
+    ) -> Option<(&Arc<Tenant>, &WebhookSecret)> {
         let host = host.map(|h| h.split(':').next().unwrap_or(h));
         self.list.iter().find_map(|t| match &t.updates {
-            Some(Updates::Webhook { path: p, secret }) if p == path && t.route.matches(path, host) => {
+            Some(Updates::Webhook { path: p, secret })
+                if p == path && t.route.matches(path, host) =>
+            {
                 Some((t, secret))
             }
             _ => None,

@@ -87,9 +87,18 @@ async fn set_webhook(bot: &BotArgs, url: &str, drop_pending: bool) -> anyhow::Re
 fn tenant(bot: &BotArgs) -> anyhow::Result<(TenantConfig, Arc<BotApi>)> {
     let config = Config::from_file(&bot.config)?;
     let Some(tenant) = config.tenants.into_iter().find(|t| t.name == bot.tenant) else {
-        bail!("{} declares no tenant {:?}", bot.config.display(), bot.tenant);
+        bail!(
+            "{} declares no tenant {:?}",
+            bot.config.display(),
+            bot.tenant
+        );
     };
-    let Some(api) = tenant.capabilities.telegram.clone().filter(|a| a.has_token()) else {
+    let Some(api) = tenant
+        .capabilities
+        .telegram
+        .clone()
+        .filter(|a| a.has_token())
+    else {
         bail!(
             "tenant {} has no Bot API access: add [tenant.telegram] (the token comes from its \
              auth or telegram.bot_token_env)",

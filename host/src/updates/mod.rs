@@ -89,7 +89,8 @@ impl Update {
             .iter()
             .find(|(k, v)| *k != "update_id" && v.is_object())
             .ok_or("no update field is set")?;
-        let valid_kind = kind.len() <= 64 && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        let valid_kind =
+            kind.len() <= 64 && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
         if kind.is_empty() || !valid_kind {
             return Err(format!("{kind:?} is not an update kind"));
         }

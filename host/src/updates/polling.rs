@@ -80,13 +80,16 @@ async fn poll(tenant: Arc<Tenant>, timeout: Duration, mut stopped: watch::Receiv
             answer = bot.call_as_host("getUpdates", &params, timeout + SLACK) => answer,
             _ = stopped.changed() => return,
         };
+        tenant.metrics.poll(&tenant.name, answer.is_ok());
         let failed = match answer {
             Ok(result) => match serde_json::from_str::<Vec<Box<RawValue>>>(&result) {
                 Ok(batch) => {
                     let done = run_batch(&tenant, &batch, &mut offset, &stopped).await;
                     (!done).then(|| "an update could not run; asking for it again".to_string())
                 }
-                Err(e) => Some(format!("getUpdates answered something else than updates: {e}")),
+                Err(e) => Some(format!(
+                    "getUpdates answered something else than updates: {e}"
+                )),
             },
             Err(e) => Some(explain(&e)),
         };
@@ -142,7 +145,11 @@ async fn run_batch(
 /// What a failed `getUpdates` means for the operator.
 fn explain(e: &TelegramError) -> String {
     match e {
-        TelegramError::Api { code: 409, description, .. } => format!(
+        TelegramError::Api {
+            code: 409,
+            description,
+            ..
+        } => format!(
             "Telegram refused getUpdates ({description}): a webhook is set for this bot \
              (remove it with `extws-wasm telegram delete-webhook`) or another process polls it"
         ),

@@ -67,7 +67,10 @@ async fn read(
         return refuse(StatusCode::UNAUTHORIZED, "wrong or missing secret token");
     }
     if request.headers().contains_key(header::TRANSFER_ENCODING) {
-        return refuse(StatusCode::LENGTH_REQUIRED, "send Content-Length, not chunks");
+        return refuse(
+            StatusCode::LENGTH_REQUIRED,
+            "send Content-Length, not chunks",
+        );
     }
     let length = request
         .headers()
@@ -105,7 +108,10 @@ async fn read(
         Err(why) => {
             debug!(%why, "not an update");
             tenant.metrics.update(&tenant.name, "other", "invalid");
-            refuse(StatusCode::BAD_REQUEST, &format!("not a Telegram Update: {why}"))
+            refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("not a Telegram Update: {why}"),
+            )
         }
     }
 }

@@ -39,6 +39,8 @@ pub enum Reply {
     Bytes(usize),
     /// Read the request, then never answer; count the client going away.
     Hang,
+    /// Wait, then answer the other reply (a long poll with nothing to return).
+    After(Duration, Box<Reply>),
 }
 
 type Script = dyn Fn(&Recorded) -> Reply + Send + Sync;
@@ -49,6 +51,7 @@ pub struct FakeHttp {
     pub addr: SocketAddr,
     calls: Arc<Mutex<Vec<Recorded>>>,
     hung_up: Arc<std::sync::atomic::AtomicUsize>,
+    script: Arc<Script>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -60,20 +63,26 @@ impl FakeHttp {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let hung_up = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let script: Arc<Script> = Arc::new(script);
-        let (recorded, counted) = (calls.clone(), hung_up.clone());
-        let task = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let (script, recorded, counted) =
-                    (script.clone(), recorded.clone(), counted.clone());
-                tokio::spawn(serve(socket, script, recorded, counted));
-            }
-        });
+        let task = accept(listener, &script, &calls, &hung_up);
         Self {
             addr,
             calls,
             hung_up,
+            script,
             task,
         }
+    }
+
+    /// Stops listening and drops every connection it is serving: clients get refused until
+    /// [`Self::come_back`].
+    pub fn go_away(&mut self) {
+        self.task.abort();
+    }
+
+    /// Listens on the same address again.
+    pub async fn come_back(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.task = accept(listener, &self.script, &self.calls, &self.hung_up);
     }
 
     /// A Bot API stand-in answering `{"ok": true, "result": result}` to every call.
@@ -108,6 +117,29 @@ impl FakeHttp {
     pub fn calls(&self) -> Vec<Recorded> {
         self.calls.lock().unwrap().clone()
     }
+}
+
+fn accept(
+    listener: tokio::net::TcpListener,
+    script: &Arc<Script>,
+    calls: &Arc<Mutex<Vec<Recorded>>>,
+    hung_up: &Arc<std::sync::atomic::AtomicUsize>,
+) -> tokio::task::JoinHandle<()> {
+    let (script, calls, hung_up) = (script.clone(), calls.clone(), hung_up.clone());
+    tokio::spawn(async move {
+        // Connections are served inside this task, so aborting it drops them too.
+        let mut serving = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((socket, _)) = accepted else { return };
+                    let (script, calls, hung_up) = (script.clone(), calls.clone(), hung_up.clone());
+                    serving.spawn(serve(socket, script, calls, hung_up));
+                }
+                Some(_) = serving.join_next(), if !serving.is_empty() => {}
+            }
+        }
+    })
 }
 
 async fn until(deadline: Instant, what: &str, done: impl Fn() -> bool) {
@@ -167,8 +199,12 @@ async fn serve(
         body,
         at,
     };
-    let reply = script(&call);
+    let mut reply = script(&call);
     calls.lock().unwrap().push(call);
+    while let Reply::After(wait, then) = reply {
+        tokio::time::sleep(wait).await;
+        reply = *then;
+    }
     let (status, extra, body) = match reply {
         Reply::Json(status, body) => (status, "Content-Type: application/json\r\n".into(), body),
         Reply::Redirect(to) => (302, format!("Location: {to}\r\n"), String::new()),
@@ -183,6 +219,7 @@ async fn serve(
             }
             return;
         }
+        Reply::After(..) => unreachable!("resolved above"),
     };
     let head = format!(
         "HTTP/1.1 {status} X\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",

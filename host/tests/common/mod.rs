@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_http;
+pub mod fake_telegram;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
