@@ -445,3 +445,25 @@ async fn the_telegram_commands_register_the_webhook_from_the_tenants_settings() 
     assert!(ok && text.contains("deleted"), "{text}");
     assert_eq!(telegram.calls_of("deleteWebhook").len(), 1);
 }
+
+#[test]
+fn the_shop_examples_configuration_checks() {
+    let out = std::process::Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(repo().join("examples/shop/extws.toml"))
+        .env("SHOP_BOT_TOKEN", TOKEN)
+        .env("SHOP_WEBHOOK_SECRET", SECRET)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("bot updates by webhook at /shop/telegram/webhook"),
+        "{text}"
+    );
+    assert!(!text.contains("warning"), "{text}");
+}

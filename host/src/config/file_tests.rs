@@ -133,3 +133,56 @@ fn huge_concurrency_saturates_the_pool_size() {
     .unwrap();
     assert_eq!(config.engine.total_instances, u32::MAX);
 }
+
+#[test]
+fn bot_updates_are_one_mode_with_what_it_needs() {
+    // `cargo test` sets CARGO_PKG_NAME (`extws-wasm`, a valid secret) for the test process.
+    let auth = "bot_token = \"1:secret\"";
+    let telegram = |keys: &str| format!("[tenant.telegram]\n{keys}");
+    let config = with(
+        auth,
+        &telegram("updates = \"webhook\"\nwebhook_secret_env = \"CARGO_PKG_NAME\""),
+        "Cargo.toml",
+    )
+    .unwrap();
+    match &config.tenants[0].updates {
+        Some(crate::config::updates::Updates::Webhook { path, secret }) => {
+            assert_eq!(path, "/telegram/webhook");
+            assert!(secret.matches(b"extws-wasm"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let polling = with(
+        auth,
+        &telegram("updates = \"polling\"\npoll_timeout = 5"),
+        "Cargo.toml",
+    );
+    assert!(matches!(
+        polling.unwrap().tenants[0].updates,
+        Some(crate::config::updates::Updates::Polling { .. })
+    ));
+    for (keys, expected) in [
+        ("updates = \"webhook\"", "webhook_secret_env"),
+        (
+            "updates = \"polling\"\nwebhook_path = \"/hook\"",
+            "webhook_path",
+        ),
+        ("webhook_secret_env = \"CARGO_PKG_NAME\"", "need updates"),
+        ("updates = \"polling\"\npoll_timeout = 600", "at most 50"),
+        ("updates = \"sometimes\"", "unknown variant"),
+        (
+            "updates = \"webhook\"\nwebhook_secret_env = \"EXTWS_TEST_UNSET_VAR\"",
+            "not set",
+        ),
+    ] {
+        let e = err(&tenant_toml(auth, &telegram(keys), "Cargo.toml"));
+        assert!(e.contains(expected), "{keys}: {e}");
+    }
+    // Updates need a token to poll or register with; Ed25519 auth has none of its own.
+    let e = err(&tenant_toml(
+        "bot_id = 1",
+        &telegram("updates = \"polling\""),
+        "Cargo.toml",
+    ));
+    assert!(e.contains("needs the bot token"), "{e}");
+}
