@@ -78,6 +78,13 @@ pub enum Command {
     /// Loads every component as `serve` would and prints a summary per tenant; exits 1 and
     /// names each problem otherwise.
     Check(CheckArgs),
+    /// Print a component's API: its Types with their request and reply JSON Schemas.
+    ///
+    /// Works for components that describe themselves (built with an SDK under sdk/, world
+    /// described-handler). --typescript prints TypeScript declarations instead, for
+    /// `new ExtwsClient<Api>(url)` of clients/js, e.g.
+    /// extws-wasm describe calc.wasm --typescript > src/calc-api.ts
+    Describe(DescribeArgs),
     /// Manage a tenant's bot at Telegram: register, remove or inspect its webhook.
     ///
     /// Calls the Bot API at the tenant's api_url as the tenant's bot, e.g.
@@ -327,6 +334,16 @@ pub struct CallArgs {
     pub user: Option<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// `describe` options.
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The handler component (.wasm).
+    pub component: PathBuf,
+    /// Print TypeScript declarations (interfaces per model and an `Api` type) instead of JSON.
+    #[arg(long)]
+    pub typescript: bool,
 }
 
 /// `sign-init-data` options.

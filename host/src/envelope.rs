@@ -85,6 +85,9 @@ pub enum ErrorCode {
     InvalidMessage,
     /// No component handles this `Type`.
     UnknownType,
+    /// `Data` does not match the request schema the component describes (checked by the host
+    /// before any instance is created).
+    InvalidData,
     /// The handler returned its own error.
     HandlerError,
     /// The handler trapped or returned an invalid reply.
@@ -107,6 +110,7 @@ impl ErrorCode {
         match self {
             Self::InvalidMessage => "invalid_message",
             Self::UnknownType => "unknown_type",
+            Self::InvalidData => "invalid_data",
             Self::HandlerError => "handler_error",
             Self::HandlerFailed => "handler_failed",
             Self::Timeout => "timeout",

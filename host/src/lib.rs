@@ -20,6 +20,8 @@
 //! * [`routing`] — a tenant's `Type` → component table, swapped atomically by hot reload.
 //! * [`runtime`] — wasmtime: engine, bindings, lifecycles, invocation under a deadline, and
 //!   the host side of each import; knows nothing of sockets, envelopes or metrics.
+//! * [`api`] — a component's self-description (`describe`): JSON Schema per `Type`, checked
+//!   before an instance is created, and TypeScript declarations for `clients/js`.
 //! * [`state`] — [`state::Services`]: the key-value store (embedded redb or Redis) and the push
 //!   bus, shared by all tenants.
 //! * [`telegram`] — the Bot API as a tenant's capability: token, allowed methods, flood limits.
@@ -33,6 +35,7 @@
 //! * [`componentize`] — core module + WIT → component (`componentize` subcommand).
 //! * [`scaffold`] — `new`: a handler project from the example in a language.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod componentize;

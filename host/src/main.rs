@@ -63,6 +63,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("{}", tools::sign_init_data(&args)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Describe(args) => {
+            print!("{}", tools::describe(&args).await?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Telegram(args) => {
             println!("{}", tools::telegram::run(&args.command).await?);
             Ok(ExitCode::SUCCESS)

@@ -24,7 +24,7 @@ pub struct MessageLabels {
     pub tenant: String,
     /// Message Type.
     pub r#type: String,
-    /// `ok`, `handler_error`, `handler_failed`, `timeout`, `limit`, `overloaded`,
+    /// `ok`, `invalid_data`, `handler_error`, `handler_failed`, `timeout`, `limit`, `overloaded`,
     /// `rate_limited`, `unknown_type`, `invalid_message`, `unauthenticated`.
     pub outcome: String,
 }

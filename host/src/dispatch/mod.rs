@@ -160,6 +160,17 @@ impl Dispatcher {
         component: &Arc<LoadedComponent>,
         request: &envelope::Request<'_>,
     ) -> (String, Option<Close>) {
+        if let Some(api) = &component.api
+            && let Err(mismatch) = api.check(&request.msg_type, request.data)
+        {
+            // Refused before a call slot or an instance is taken.
+            self.count(&request.msg_type, "invalid_data");
+            let message = format!("invalid {}: {mismatch}", request.msg_type);
+            return (
+                envelope::error(ErrorCode::InvalidData, &message, request.id),
+                None,
+            );
+        }
         let tenant = self.tenant.clone();
         let Some(permit) = tenant.admit().await else {
             self.count(&request.msg_type, "overloaded");

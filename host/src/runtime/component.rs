@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::api::Api;
+
 use wasmtime::Store;
 use wasmtime::component::Component;
 
@@ -56,6 +58,9 @@ pub enum LoadError {
     /// Calling `message-types` failed or returned nothing usable.
     #[error("{path}: message-types: {reason}")]
     MessageTypes { path: PathBuf, reason: String },
+    /// The optional `describe` export failed or returned something that is not an API.
+    #[error("{path}: {reason}")]
+    Describe { path: PathBuf, reason: String },
 }
 
 /// Called once per instance created for a call or hook (not for the load-time one), with the
@@ -81,6 +86,9 @@ pub struct LoadedComponent {
     pub spec: ComponentSpec,
     /// The `Type`s it handles, from `message-types`.
     pub message_types: Vec<String>,
+    /// Its API, when it exports `describe` (world `described-handler`): requests are checked
+    /// against it before an instance is created.
+    pub api: Option<Arc<Api>>,
     runtime: Runtime,
     pre: HandlerPre<HostState>,
     context: LoadContext,
@@ -130,6 +138,7 @@ impl LoadedComponent {
             .into_iter()
             .filter(|h| component.get_export_index(None, h.export()).is_some())
             .collect();
+        let describes = component.get_export_index(None, DESCRIBE).is_some();
         let instance_pre = runtime.linker.instantiate_pre(&component).map_err(world)?;
         let pre = HandlerPre::new(instance_pre).map_err(world)?;
         let policy: Box<dyn InstancePolicy> = match spec.lifecycle {
@@ -143,46 +152,89 @@ impl LoadedComponent {
             name: display_name(path),
             spec: spec.clone(),
             message_types: Vec::new(),
+            api: None,
             runtime: runtime.clone(),
             pre,
             context,
             policy,
             hooks,
         };
-        loaded.message_types =
-            loaded
-                .ask_message_types()
-                .await
-                .map_err(|reason| LoadError::MessageTypes {
-                    path: path.to_path_buf(),
-                    reason,
-                })?;
+        let (types, description) = loaded.ask(describes).await?;
+        loaded.message_types = types;
+        if let Some(json) = description {
+            let describe = |reason: String| LoadError::Describe {
+                path: path.to_path_buf(),
+                reason,
+            };
+            let api = Api::parse(&json).map_err(describe)?;
+            if let Some(t) = api.types.keys().find(|t| !loaded.message_types.contains(t)) {
+                return Err(describe(format!(
+                    "describe: {t:?} is not one of message-types {:?}",
+                    loaded.message_types
+                )));
+            }
+            // An SDK exports both hooks; only those it says it implements are called.
+            loaded.hooks.retain(|h| api.has_hook(h.export()));
+            loaded.api = Some(Arc::new(api));
+        }
         Ok(loaded)
     }
 
-    async fn ask_message_types(&self) -> Result<Vec<String>, String> {
+    /// Calls `message-types` (and `describe`, when exported) in one load-time instance.
+    async fn ask(&self, describes: bool) -> Result<(Vec<String>, Option<String>), LoadError> {
+        let path = self.spec.path.as_path();
         let caller = CallerInfo::new("(loading)".into(), self.name.clone());
         let deadline = Deadline::start(&self.context.limits);
+        let mut described = None;
         let types = deadline
             .enforce(async {
                 let mut instance = self.instantiate(caller, &deadline).await?;
-                instance
+                let types = instance
                     .handler
                     .call_message_types(&mut instance.store)
                     .await
-                    .map_err(|e| classify(e, &instance.store, &deadline, Phase::Call))
+                    .map_err(|e| classify(e, &instance.store, &deadline, Phase::Call))?;
+                if describes {
+                    let store = &mut instance.store;
+                    let describe = instance
+                        .raw
+                        .get_typed_func::<(), (String,)>(&mut *store, DESCRIBE)
+                        .map_err(|e| InvokeError::Trap(format!("describe: {e:#}")))?;
+                    let (json,) = describe
+                        .call_async(&mut *store, ())
+                        .await
+                        .map_err(|e| classify(e, store, &deadline, Phase::Call))?;
+                    described = Some(json);
+                }
+                Ok(types)
             })
             .await
-            .map_err(|e| e.to_string())?;
-        if types.is_empty() {
-            return Err("returned no message types".into());
-        }
-        if let Some(bad) = types.iter().find(|t| t.is_empty() || t.len() > 256) {
-            return Err(format!("invalid message type {bad:?}"));
-        }
-        Ok(types)
+            .map_err(|e| LoadError::MessageTypes {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let types = check_types(types).map_err(|reason| LoadError::MessageTypes {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        Ok((types, described))
     }
+}
 
+/// The export of world `described-handler`.
+const DESCRIBE: &str = "describe";
+
+fn check_types(types: Vec<String>) -> Result<Vec<String>, String> {
+    if types.is_empty() {
+        return Err("returned no message types".into());
+    }
+    if let Some(bad) = types.iter().find(|t| t.is_empty() || t.len() > 256) {
+        return Err(format!("invalid message type {bad:?}"));
+    }
+    Ok(types)
+}
+
+impl LoadedComponent {
     /// A new instance in a new store armed with `deadline`.
     async fn instantiate(
         &self,

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, bail};
 
 use crate::auth::{TelegramUser, telegram as init_data};
-use crate::cli::{CallArgs, CheckArgs, SignArgs};
+use crate::cli::{CallArgs, CheckArgs, DescribeArgs, SignArgs};
 use crate::config;
 use crate::config::Config;
 use crate::dispatch::error_code;
@@ -48,6 +48,15 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
         on_instance: std::sync::Arc::new(|_| {}),
     };
     let component = LoadedComponent::load(&runtime, &spec, context).await?;
+    if let Some(api) = &component.api
+        && let Err(mismatch) = api.check(&args.msg_type, &args.data)
+    {
+        let message = format!("invalid {}: {mismatch}", args.msg_type);
+        return Ok((
+            envelope::error(ErrorCode::InvalidData, &message, None),
+            false,
+        ));
+    }
     if !component.message_types.contains(&args.msg_type) {
         let message = format!(
             "no handler for Type {:?} (the component handles {:?})",
@@ -73,6 +82,42 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
         Ok(r) => Ok((envelope::reply(&r.msg_type, &r.data, None), true)),
         Err(e) => Ok((envelope::error(error_code(&e), &e.to_string(), None), false)),
     }
+}
+
+/// The API of `args.component` as pretty JSON, or as TypeScript declarations.
+pub async fn describe(args: &DescribeArgs) -> anyhow::Result<String> {
+    let limits = crate::runtime::Limits::default();
+    let runtime = Runtime::new(&EngineSettings {
+        total_instances: 2,
+        max_memory_bytes: limits.max_memory_bytes,
+        max_core_instances: limits.max_core_instances as u32,
+        consume_fuel: false,
+    })?;
+    let context = LoadContext {
+        limits,
+        capabilities: Default::default(),
+        on_instance: std::sync::Arc::new(|_| {}),
+    };
+    let spec = ComponentSpec::fresh(&args.component);
+    let component = LoadedComponent::load(&runtime, &spec, context).await?;
+    let Some(api) = &component.api else {
+        bail!(
+            "{} does not describe its API (it handles {:?}); components built with an SDK              (sdk/, world described-handler) do",
+            args.component.display(),
+            component.message_types
+        );
+    };
+    if args.typescript {
+        let source = args.component.file_name().map_or_else(
+            || "the component".into(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        return Ok(crate::api::typescript::declarations(api, &source));
+    }
+    Ok(format!(
+        "{}\n",
+        serde_json::to_string_pretty(&api.document)?
+    ))
 }
 
 /// Validates a configuration file and loads every component of every tenant, printing a

@@ -238,6 +238,15 @@ async fn run(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
     let user = update.from.as_ref().map(to_wit_user);
     let mut instances = ConnectionInstances::default();
     for component in handlers {
+        if let Some(api) = &component.api
+            && let Err(mismatch) = api.check(&msg_type, update.data.get())
+        {
+            info!(component = %component.name, %mismatch, "the update does not match the component's schema");
+            tenant
+                .metrics
+                .message(&tenant.name, &msg_type, "invalid_data");
+            continue;
+        }
         let call = Invocation {
             msg_type: &msg_type,
             data: update.data.get(),
