@@ -72,13 +72,14 @@ wasm-target:
 guests: guest-rust guests-other
 
 guest-rust: wasm-target
-	cargo build --target wasm32-wasip2 --profile guest -p calc -p counter -p notify -p shop $(addprefix -p ,$(TEST_GUESTS))
+	cargo build --target wasm32-wasip2 --profile guest -p calc -p calc-raw -p counter -p notify -p shop $(addprefix -p ,$(TEST_GUESTS))
 	@mkdir -p $(GUESTS)
 	cp $(WASM_OUT)/counter.wasm $(GUESTS)/counter.wasm
 	cp $(WASM_OUT)/notify.wasm $(GUESTS)/notify.wasm
 	cp $(WASM_OUT)/shop.wasm $(GUESTS)/shop.wasm
 	cp $(WASM_OUT)/calc.wasm $(GUESTS)/calc.wasm
 	cp $(WASM_OUT)/calc.wasm $(GUESTS)/calc-rust.wasm
+	cp $(WASM_OUT)/calc_raw.wasm $(GUESTS)/calc-raw.wasm
 	@for g in $(TEST_GUESTS); do cp $(WASM_OUT)/$$(echo $$g | tr - _).wasm $(GUESTS)/$$g.wasm; done
 
 guests-other: host

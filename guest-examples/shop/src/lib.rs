@@ -1,4 +1,5 @@
-//! `shop`: a Telegram Stars shop — the Mini App half and the bot half in one component.
+//! `shop`: a Telegram Stars shop on the Rust SDK — the Mini App half and the bot half in one
+//! component.
 //!
 //! Over the Mini App's WebSocket:
 //! - `BuyRequest {"item": "sword"}` → `createInvoiceLink` (currency `XTR`) →
@@ -15,14 +16,12 @@
 //!   connections.
 //! - `telegram.message` `/start` → a greeting from the bot.
 //!
-//! Raw WIT bindings (the SDKs are not there yet): the bot token never enters this component,
-//! the host makes each Bot API call as the tenant's bot.
+//! The bot token never enters this component: the host makes each Bot API call as the
+//! tenant's bot.
 
+use extws_sdk::{Error, Model, User, kv, push, telegram};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-wit_bindgen::generate!({ world: "handler", path: "../../wit" });
-use extws::handler::{kv, push, telegram};
+use serde_json::{Value, json};
 
 /// What the shop sells, in Stars.
 const CATALOGUE: &[(&str, &str, i64)] = &[
@@ -37,45 +36,8 @@ fn price(item: &str) -> Option<(&'static str, i64)> {
         .map(|(_, title, stars)| (*title, *stars))
 }
 
-fn fail(message: impl Into<String>) -> HandlerError {
-    HandlerError {
-        message: message.into(),
-        close_connection: false,
-        close_code: None,
-    }
-}
-
-fn bot(method: &str, params: serde_json::Value) -> Result<serde_json::Value, HandlerError> {
-    let answer = telegram::call(method, &params.to_string()).map_err(|e| {
-        fail(match e {
-            telegram::TelegramError::RateLimited(s) => format!("busy: try again in {s} s"),
-            telegram::TelegramError::Api(a) => {
-                format!("Telegram refused {method}: {}", a.description)
-            }
-            telegram::TelegramError::Unavailable(m) => format!("Telegram is unreachable: {m}"),
-            telegram::TelegramError::Denied(m) | telegram::TelegramError::Invalid(m) => m,
-        })
-    })?;
-    serde_json::from_str(&answer).map_err(|e| fail(format!("odd Bot API answer: {e}")))
-}
-
-fn kv_fail(e: kv::KvError) -> HandlerError {
-    fail(match e {
-        kv::KvError::QuotaExceeded(m) | kv::KvError::Unavailable(m) | kv::KvError::Invalid(m) => {
-            format!("store: {m}")
-        }
-    })
-}
-
-fn parse<'a, T: Deserialize<'a>>(what: &str, data: &'a str) -> Result<T, HandlerError> {
-    serde_json::from_str(data).map_err(|e| fail(format!("invalid {what}: {e}")))
-}
-
-fn reply(msg_type: &str, data: impl Serialize) -> Result<Response, HandlerError> {
-    Ok(Response {
-        msg_type: msg_type.into(),
-        data: serde_json::to_string(&data).expect("serializable"),
-    })
+fn signed_in(user: Option<User>) -> Result<User, Error> {
+    user.ok_or_else(|| Error::new("the shop needs a signed-in user"))
 }
 
 /// The invoice payload: what was bought, by whom.
@@ -86,7 +48,7 @@ struct Payload {
 }
 
 /// A recorded purchase, under `purchase:<charge id>`.
-#[derive(Serialize, Deserialize, Clone)]
+#[derive(Serialize, Deserialize, Clone, Model)]
 struct Purchase {
     charge_id: String,
     item: String,
@@ -95,93 +57,119 @@ struct Purchase {
     refunded: bool,
 }
 
-fn buy(data: &str, user: &User) -> Result<Response, HandlerError> {
-    #[derive(Deserialize)]
-    struct BuyRequest {
-        item: String,
-    }
-    let request: BuyRequest = parse("BuyRequest", data)?;
-    let (title, stars) =
-        price(&request.item).ok_or_else(|| fail(format!("no such item: {}", request.item)))?;
-    let payload = Payload {
-        item: request.item.clone(),
+#[derive(Deserialize, Model)]
+struct BuyRequest {
+    item: String,
+}
+
+#[derive(Serialize, Model)]
+struct BuyResponse {
+    item: String,
+    link: String,
+}
+
+fn buy(req: BuyRequest, user: Option<User>) -> Result<BuyResponse, Error> {
+    let user = signed_in(user)?;
+    let (title, stars) = price(&req.item).ok_or_else(|| format!("no such item: {}", req.item))?;
+    let payload = serde_json::to_string(&Payload {
+        item: req.item.clone(),
         user: user.id,
-    };
-    let link = bot(
+    })?;
+    let link: String = telegram::call(
         "createInvoiceLink",
-        json!({
+        &json!({
             "title": title,
             "description": format!("{title} for your adventures"),
-            "payload": serde_json::to_string(&payload).expect("serializable"),
+            "payload": payload,
             "currency": "XTR",
             "prices": [{"label": title, "amount": stars}],
         }),
     )?;
-    reply("BuyResponse", json!({ "item": request.item, "link": link }))
+    Ok(BuyResponse {
+        item: req.item,
+        link,
+    })
 }
 
-fn pre_checkout(data: &str) -> Result<Response, HandlerError> {
-    #[derive(Deserialize)]
-    struct Query {
-        id: String,
-        currency: String,
-        total_amount: i64,
-        invoice_payload: String,
-    }
-    let query: Query = parse("pre_checkout_query", data)?;
+#[derive(Deserialize, Model)]
+#[extws(type = "telegram.pre_checkout_query")]
+struct PreCheckoutQuery {
+    id: String,
+    currency: String,
+    total_amount: i64,
+    invoice_payload: String,
+}
+
+#[derive(Serialize, Model)]
+struct PreCheckoutAnswered {
+    ok: bool,
+}
+
+fn pre_checkout(query: PreCheckoutQuery) -> Result<PreCheckoutAnswered, Error> {
     let payload = serde_json::from_str::<Payload>(&query.invoice_payload).ok();
-    let known = payload.as_ref().and_then(|p| price(&p.item));
+    let known = payload.and_then(|p| price(&p.item));
     let ok = query.currency == "XTR" && known.is_some_and(|(_, stars)| stars == query.total_amount);
     let mut answer = json!({ "pre_checkout_query_id": query.id, "ok": ok });
     if !ok {
         answer["error_message"] = "This item is no longer sold at this price.".into();
     }
-    bot("answerPreCheckoutQuery", answer)?;
-    reply("PreCheckoutAnswered", json!({ "ok": ok }))
+    telegram::call::<Value>("answerPreCheckoutQuery", &answer)?;
+    Ok(PreCheckoutAnswered { ok })
 }
 
-fn successful_payment(data: &str) -> Result<Response, HandlerError> {
-    #[derive(Deserialize)]
-    struct Message {
-        from: Sender,
-        successful_payment: Payment,
-    }
-    #[derive(Deserialize)]
-    struct Sender {
-        id: i64,
-    }
-    #[derive(Deserialize)]
-    struct Payment {
-        total_amount: i64,
-        invoice_payload: String,
-        telegram_payment_charge_id: String,
-    }
-    let message: Message = parse("successful_payment message", data)?;
-    let payment = message.successful_payment;
-    let payload: Payload = parse("invoice payload", &payment.invoice_payload)?;
+#[derive(Deserialize, Model)]
+struct Payment {
+    total_amount: i64,
+    invoice_payload: String,
+    telegram_payment_charge_id: String,
+}
+
+/// The message that carries `successful_payment`.
+#[derive(Deserialize, Model)]
+#[extws(type = "telegram.successful_payment")]
+struct PaymentMessage {
+    successful_payment: Payment,
+}
+
+#[derive(Serialize, Model)]
+struct PurchaseConfirmed {
+    item: String,
+    charge_id: String,
+}
+
+#[derive(Serialize, Model)]
+struct PurchaseRecorded {
+    new: bool,
+}
+
+fn successful_payment(m: PaymentMessage, user: Option<User>) -> Result<PurchaseRecorded, Error> {
+    let payment = m.successful_payment;
+    let payload: Payload = serde_json::from_str(&payment.invoice_payload)?;
     let purchase = Purchase {
-        charge_id: payment.telegram_payment_charge_id.clone(),
+        charge_id: payment.telegram_payment_charge_id,
         item: payload.item,
-        user: message.from.id,
+        user: signed_in(user)?.id,
         stars: payment.total_amount,
         refunded: false,
     };
-    let key = format!("purchase:{}", purchase.charge_id);
-    let value = serde_json::to_vec(&purchase).expect("serializable");
     // Recorded only if this charge was never recorded: a replayed payment changes nothing.
-    let first = kv::compare_and_swap(&key, None, &value).map_err(kv_fail)?;
-    if first {
-        let confirmed = json!({ "item": purchase.item, "charge_id": purchase.charge_id });
-        push::send_to_user(purchase.user, "PurchaseConfirmed", &confirmed.to_string())
-            .map_err(|e| fail(format!("push: {e:?}")))?;
+    let key = format!("purchase:{}", purchase.charge_id);
+    let new = kv::compare_and_swap(&key, None, &purchase)?;
+    if new {
+        let confirmed = PurchaseConfirmed {
+            item: purchase.item,
+            charge_id: purchase.charge_id,
+        };
+        push::to_user(purchase.user, &confirmed)?;
     }
-    reply("PurchaseRecorded", json!({ "new": first }))
+    Ok(PurchaseRecorded { new })
 }
 
-fn purchases_of(user: i64) -> Result<Vec<(Vec<u8>, Purchase)>, HandlerError> {
+/// The caller's purchases, each with its stored bytes (for a compare-and-swap).
+fn purchases_of(user: i64) -> Result<Vec<(Vec<u8>, Purchase)>, Error> {
     let mut out = Vec::new();
-    for key in kv::list_keys("purchase:", 1000).map_err(kv_fail)? {
-        if let Some(raw) = kv::get(&key).map_err(kv_fail)?
+    for key in kv::list_keys("purchase:", 1000)? {
+        if let Some(raw) = kv::get_raw(&key)?
             && let Ok(p) = serde_json::from_slice::<Purchase>(&raw)
             && p.user == user
         {
@@ -191,92 +179,85 @@ fn purchases_of(user: i64) -> Result<Vec<(Vec<u8>, Purchase)>, HandlerError> {
     Ok(out)
 }
 
-fn refund(data: &str, user: &User) -> Result<Response, HandlerError> {
-    #[derive(Deserialize)]
-    struct RefundRequest {
-        charge_id: String,
-    }
-    let request: RefundRequest = parse("RefundRequest", data)?;
+#[derive(Deserialize, Model)]
+struct PurchasesRequest {}
+
+#[derive(Serialize, Model)]
+struct PurchasesResponse {
+    purchases: Vec<Purchase>,
+}
+
+fn purchases(_: PurchasesRequest, user: Option<User>) -> Result<PurchasesResponse, Error> {
+    let list = purchases_of(signed_in(user)?.id)?;
+    Ok(PurchasesResponse {
+        purchases: list.into_iter().map(|(_, p)| p).collect(),
+    })
+}
+
+#[derive(Deserialize, Model)]
+struct RefundRequest {
+    charge_id: String,
+}
+
+#[derive(Serialize, Model)]
+struct RefundResponse {
+    charge_id: String,
+    refunded: bool,
+}
+
+fn refund(req: RefundRequest, user: Option<User>) -> Result<RefundResponse, Error> {
+    let user = signed_in(user)?;
     let (raw, mut purchase) = purchases_of(user.id)?
         .into_iter()
-        .find(|(_, p)| p.charge_id == request.charge_id)
-        .ok_or_else(|| fail("no such purchase of yours"))?;
+        .find(|(_, p)| p.charge_id == req.charge_id)
+        .ok_or("no such purchase of yours")?;
     if purchase.refunded {
-        return Err(fail("already refunded"));
+        return Err("already refunded".into());
     }
-    bot(
-        "refundStarPayment",
-        json!({ "user_id": user.id, "telegram_payment_charge_id": purchase.charge_id }),
-    )?;
+    let params = json!({ "user_id": user.id, "telegram_payment_charge_id": purchase.charge_id });
+    telegram::call::<Value>("refundStarPayment", &params)?;
     purchase.refunded = true;
-    let key = format!("purchase:{}", purchase.charge_id);
-    let new = serde_json::to_vec(&purchase).expect("serializable");
-    kv::compare_and_swap(&key, Some(&raw), &new).map_err(kv_fail)?;
-    reply(
-        "RefundResponse",
-        json!({ "charge_id": purchase.charge_id, "refunded": true }),
-    )
+    kv::compare_and_swap(
+        &format!("purchase:{}", purchase.charge_id),
+        Some(&raw),
+        &purchase,
+    )?;
+    Ok(RefundResponse {
+        charge_id: purchase.charge_id,
+        refunded: true,
+    })
 }
 
-fn start(data: &str) -> Result<Response, HandlerError> {
-    #[derive(Deserialize)]
-    struct Message {
-        chat: Chat,
-        text: Option<String>,
-    }
-    #[derive(Deserialize)]
-    struct Chat {
-        id: i64,
-    }
-    let message: Message = parse("message", data)?;
+#[derive(Deserialize, Model)]
+struct Chat {
+    id: i64,
+}
+
+#[derive(Deserialize, Model)]
+#[extws(type = "telegram.message")]
+struct Message {
+    chat: Chat,
+    text: Option<String>,
+}
+
+#[derive(Serialize, Model)]
+struct Greeted {
+    greeted: bool,
+}
+
+fn start(message: Message) -> Result<Greeted, Error> {
     if !message.text.is_some_and(|t| t.starts_with("/start")) {
-        return reply("Ignored", json!({}));
+        return Ok(Greeted { greeted: false });
     }
     let text = "Welcome to the shop! Open it with the button below the chat.";
-    bot(
+    telegram::call::<Value>(
         "sendMessage",
-        json!({ "chat_id": message.chat.id, "text": text }),
+        &json!({ "chat_id": message.chat.id, "text": text }),
     )?;
-    reply("Greeted", json!({}))
+    Ok(Greeted { greeted: true })
 }
 
-struct Shop;
-
-impl Guest for Shop {
-    fn message_types() -> Vec<String> {
-        [
-            "BuyRequest",
-            "PurchasesRequest",
-            "RefundRequest",
-            "telegram.pre_checkout_query",
-            "telegram.successful_payment",
-            "telegram.message",
-        ]
-        .map(String::from)
-        .to_vec()
-    }
-
-    fn handle(t: String, data: String, user: Option<User>) -> Result<Response, HandlerError> {
-        let signed_in = || {
-            user.as_ref()
-                .ok_or_else(|| fail(format!("{t} needs a signed-in user")))
-        };
-        match t.as_str() {
-            "BuyRequest" => buy(&data, signed_in()?),
-            "PurchasesRequest" => {
-                let list: Vec<Purchase> = purchases_of(signed_in()?.id)?
-                    .into_iter()
-                    .map(|(_, p)| p)
-                    .collect();
-                reply("PurchasesResponse", json!({ "purchases": list }))
-            }
-            "RefundRequest" => refund(&data, signed_in()?),
-            "telegram.pre_checkout_query" => pre_checkout(&data),
-            "telegram.successful_payment" => successful_payment(&data),
-            "telegram.message" => start(&data),
-            other => Err(fail(format!("unknown type {other}"))),
-        }
-    }
+extws_sdk::export! {
+    handlers: [buy, purchases, refund, pre_checkout, successful_payment, start],
+    pushes: [PurchaseConfirmed],
 }
-
-export!(Shop);
