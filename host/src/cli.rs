@@ -66,10 +66,11 @@ pub enum Command {
     /// Uses the same sandbox and limits as `serve`. Exits 1 (printing the HandlerException
     /// envelope) when the handler fails.
     Call(CallArgs),
-    /// Create a handler project from this repository's calc example in LANG.
+    /// Create a handler project in LANG on its SDK, ready to build.
     ///
-    /// The project is wired to this repository's WIT and this binary; `make` in it builds
-    /// NAME.wasm, ready for `extws-wasm call NAME.wasm CalculateRequest '{"numbers":[1,2]}'`.
+    /// The project holds one example handler, the SDK and the WIT (all embedded in this
+    /// binary: no checkout needed); `make` in it builds NAME.wasm, ready for
+    /// `extws-wasm call NAME.wasm ...`. C has no SDK: its project is the raw-bindings calc.
     New(NewArgs),
     /// Print initData signed with a bot token (or an Ed25519 key), for local testing.
     SignInitData(SignArgs),
@@ -286,29 +287,16 @@ pub struct NewArgs {
 /// Languages `new` can scaffold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum NewLang {
-    /// Rust with wit-bindgen (cargo, target wasm32-wasip2).
+    /// Rust on extws-sdk (cargo, target wasm32-wasip2).
     Rust,
-    /// Go ≥ 1.24 with go:wasmexport (TinyGo-ready source).
+    /// Go on the Go SDK: Go ≥ 1.24 (go:wasmexport) or TinyGo.
     Go,
-    /// C with wasi-libc and clang.
+    /// C on the raw WIT bindings (wasi-libc and clang): the low-level path.
     C,
-    /// Python with componentize-py.
+    /// Python on the `extws` package (componentize-py).
     Python,
-    /// JavaScript with componentize-js.
+    /// JavaScript or TypeScript on the JS SDK (componentize-js).
     Js,
-}
-
-impl NewLang {
-    /// The example directory under `guest-examples/`.
-    pub fn dir(self) -> &'static str {
-        match self {
-            Self::Rust => "calc",
-            Self::Go => "go",
-            Self::C => "c",
-            Self::Python => "python",
-            Self::Js => "js",
-        }
-    }
 }
 
 /// `check` options.

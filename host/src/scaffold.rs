@@ -1,6 +1,8 @@
-//! `extws-wasm new NAME --lang LANG`: a handler project copied from this repository's calc
-//! example in that language, wired to this repository's WIT and host binary, with a Makefile
-//! whose default target builds `NAME.wasm`.
+//! `extws-wasm new NAME --lang LANG`: a self-contained handler project — the language's SDK
+//! template with one example handler, the SDK itself vendored beside it and the WIT — all
+//! embedded in this binary (`build.rs`), so it works from an installed binary and names no
+//! path of the machine it was built on. `make` in the project builds `NAME.wasm`. C has no SDK:
+//! its project is the raw-bindings calc example.
 
 use std::path::{Path, PathBuf};
 
@@ -8,11 +10,21 @@ use anyhow::{Context as _, bail};
 
 use crate::cli::{NewArgs, NewLang};
 
-/// The repository this binary was built from (override with `EXTWS_REPO`).
-fn repo() -> PathBuf {
-    std::env::var_os("EXTWS_REPO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/scaffold_files.rs"));
+}
+
+impl NewLang {
+    /// The name the embedded files are filed under.
+    fn key(self) -> &'static str {
+        match self {
+            NewLang::Rust => "rust",
+            NewLang::Go => "go",
+            NewLang::C => "c",
+            NewLang::Python => "python",
+            NewLang::Js => "js",
+        }
+    }
 }
 
 /// Creates the project and returns its directory.
@@ -30,94 +42,60 @@ pub fn run(args: &NewArgs) -> anyhow::Result<PathBuf> {
     if dir.exists() {
         bail!("{} already exists", dir.display());
     }
-    let repo = repo()
-        .canonicalize()
-        .context("the extws-wasm repository this binary was built from is gone (set EXTWS_REPO)")?;
-    let wit = repo.join("wit");
-    let source = match args.lang {
-        NewLang::Rust => repo.join("guest-examples/calc"),
-        other => repo.join("guest-examples").join(other.dir()).join("calc"),
-    };
-    if !source.is_dir() || !wit.is_dir() {
-        bail!("{} or {} is missing", source.display(), wit.display());
+    let lang = args.lang.key();
+    let files: Vec<_> = embedded::FILES.iter().filter(|f| f.0 == lang).collect();
+    if files.is_empty() {
+        bail!(
+            "this extws-wasm was built without the {lang} SDK, so `new --lang {lang}` cannot run"
+        );
     }
-    copy_dir(&source, &dir)?;
-    let binary = std::env::current_exe().context("locating this binary")?;
-    let makefile = match args.lang {
-        NewLang::Rust => rust_project(&dir, name, &wit)?,
-        _ => format!(
-            "# `make` builds {name}.wasm with the example's build script.\n\
-             .PHONY: build\n\
-             build:\n\
-             \tEXTWS_WIT={wit} EXTWS_WASM={bin} ./build.sh {name}.wasm\n",
-            wit = wit.display(),
-            bin = binary.display(),
-        ),
-    };
-    std::fs::write(dir.join("Makefile"), makefile)?;
+    let snake = name.replace('-', "_");
+    for (_, path, contents, template) in files {
+        let path = fill(path, name, &snake);
+        let target = dir.join(&path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let bytes = if *template {
+            fill(&String::from_utf8_lossy(contents), name, &snake).into_bytes()
+        } else {
+            contents.to_vec()
+        };
+        std::fs::write(&target, bytes).with_context(|| format!("writing {}", target.display()))?;
+        if path.ends_with(".sh") {
+            make_executable(&target)?;
+        }
+    }
+    if args.lang == NewLang::C {
+        c_makefile(&dir, name)?;
+    }
     Ok(dir)
 }
 
-/// A standalone crate: its own `[workspace]`, the WIT path made absolute.
-fn rust_project(dir: &Path, name: &str, wit: &Path) -> anyhow::Result<String> {
-    let crate_name = name.replace('-', "_");
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        format!(
-            r#"[package]
-name = "{name}"
-version = "0.1.0"
-edition = "2024"
-
-[lib]
-crate-type = ["cdylib"]
-
-[dependencies]
-wit-bindgen = "0.63"
-serde = {{ version = "1", features = ["derive"] }}
-serde_json = "1"
-
-[profile.release]
-opt-level = "s"
-lto = true
-strip = true
-
-# A project of its own, not part of any enclosing workspace.
-[workspace]
-"#
-        ),
-    )?;
-    let lib = dir.join("src/lib.rs");
-    let code = std::fs::read_to_string(&lib)?;
-    let code = code.replace(
-        r#"path: "../../wit","#,
-        &format!("path: {:?},", wit.display().to_string()),
-    );
-    std::fs::write(&lib, code)?;
-    Ok(format!(
-        "# `make` builds {name}.wasm (needs: rustup target add wasm32-wasip2).\n\
-         TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)\n\
-         .PHONY: build\n\
-         build:\n\
-         \tcargo build --release --target wasm32-wasip2\n\
-         \tcp $(TARGET_DIR)/wasm32-wasip2/release/{crate_name}.wasm {name}.wasm\n"
-    ))
+/// Replaces the placeholders: `{{name}}` and `{{name_snake}}` (`-` as `_`).
+fn fill(text: &str, name: &str, snake: &str) -> String {
+    text.replace("{{name_snake}}", snake)
+        .replace("{{name}}", name)
 }
 
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == "node_modules" || name == "target" || name == "__pycache__" {
-            continue;
-        }
-        let (src, dst) = (entry.path(), to.join(&name));
-        if entry.file_type()?.is_dir() {
-            copy_dir(&src, &dst)?;
-        } else {
-            std::fs::copy(&src, &dst).with_context(|| format!("copying {}", src.display()))?;
-        }
-    }
+fn make_executable(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut permissions = std::fs::metadata(path)?.permissions();
+    permissions.set_mode(permissions.mode() | 0o755);
+    std::fs::set_permissions(path, permissions)?;
+    Ok(())
+}
+
+/// The C project is the calc example with its build script; `make` runs it on the project's WIT.
+fn c_makefile(dir: &Path, name: &str) -> anyhow::Result<()> {
+    let makefile = format!(
+        "# `make` builds {name}.wasm with clang and wasi-libc (build.sh says what it needs).\n\
+         EXTWS_WASM ?= extws-wasm\n\
+         .PHONY: build\n\
+         build:\n\
+         \tEXTWS_WIT=wit EXTWS_WASM=\"$$(command -v $(EXTWS_WASM) || echo $(EXTWS_WASM))\" ./build.sh {name}.wasm\n"
+    );
+    std::fs::write(dir.join("Makefile"), makefile)?;
     Ok(())
 }

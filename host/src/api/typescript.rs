@@ -37,12 +37,19 @@ pub fn declarations(api: &Api, source: &str) -> String {
         out.push_str(body);
         out.push('\n');
     }
+    let block = |lines: &[String]| {
+        if lines.is_empty() {
+            "{}".to_string()
+        } else {
+            format!("{{\n{}\n  }}", lines.join("\n"))
+        }
+    };
     let _ = write!(
         out,
         "/** Request Type -> its Data and the Data of its reply; push Type -> its Data. */\n\
-         export interface Api {{\n  requests: {{\n{}\n  }};\n  pushes: {{\n{}\n  }};\n}}\n",
-        requests.join("\n"),
-        pushes.join("\n")
+         export interface Api {{\n  requests: {};\n  pushes: {};\n}}\n",
+        block(&requests),
+        block(&pushes)
     );
     out
 }
