@@ -2,7 +2,8 @@
 # Checks a built calc component against the conformance cases (every request and user of
 # host/tests/conformance.rs) through `extws-wasm call`, comparing replies as JSON values; bad
 # data must be an error starting `invalid CalculateRequest: ` (naming `numbers` when the problem
-# is there). Also prints its `describe` when the binary has that command.
+# is there). Also checks its `describe` when $EXTWS_NODE_MODULES has jco (test/describe-component.mjs,
+# the component run in Node) and prints it when the binary has a `describe` command.
 #
 # Usage: check.sh CALC.wasm   (binary: $EXTWS_WASM, else extws-wasm on PATH)
 set -uo pipefail
@@ -50,17 +51,34 @@ const ok = canon(g) === canon(exact(expect));
 console.log(ok ? got : `want ${expect}\n    got  ${got}`); process.exit(ok ? 0 : 1);
 '
 
+# Node 20 has JSON.parse source text access behind a flag; later versions by default.
+flag=$(node -e 'process.stdout.write(typeof JSON.rawJSON === "function" ? "" : "--harmony-json-parse-with-source")')
 for case in "${cases[@]}"; do
   IFS='|' read -r type data user expect <<<"$case"
   args=(call "$component" "$type" "$data")
   [[ $user != - ]] && args+=(--user "$user")
   got=$("$bin" "${args[@]}" 2>/dev/null | tail -n 1)
-  if verdict=$(node --harmony-json-parse-with-source -e "$compare" "$got" "$expect"); then
+  if verdict=$(node $flag -e "$compare" "$got" "$expect"); then
     passes=$((passes + 1)); echo "ok   $type $data ${user/#-/}: $verdict"
   else
     fails=$((fails + 1)); echo "FAIL $type $data ${user/#-/}: $verdict"
   fi
 done
+nm=${EXTWS_NODE_MODULES:-}
+if [[ -n $nm && -x $nm/.bin/jco ]]; then
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  if api=$(node $flag "$here/test/describe-component.mjs" "$component" "$nm") &&
+     node -e '
+       const { messageTypes, describe: d } = JSON.parse(process.argv[1]);
+       const ok = JSON.stringify(messageTypes) === JSON.stringify(Object.keys(d.types)) &&
+         d.types.CalculateRequest.reply === "CalculateResponse" &&
+         d.types.WhoAmIRequest.reply === "WhoAmIResponse" && Array.isArray(d.hooks);
+       process.exit(ok ? 0 : 1);' "$api"; then
+    passes=$((passes + 1)); echo "ok   describe: $api"
+  else
+    fails=$((fails + 1)); echo "FAIL describe: $api"
+  fi
+fi
 if "$bin" describe --help >/dev/null 2>&1; then
   echo "describe:"; "$bin" describe "$component"
 fi
