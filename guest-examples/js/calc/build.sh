@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the JavaScript calc example into a WebAssembly component.
+# Builds the JavaScript calc example (on extws-sdk, sdk/js) into a WebAssembly component.
 #
 # Usage: build.sh OUT.wasm
 #
@@ -37,7 +37,7 @@ if ! have_node && command -v apt-get >/dev/null && [[ $(id -u) -eq 0 ]]; then
 fi
 have_node || skip "needs Node.js >= 20 with npm (found: $(node --version 2>/dev/null || echo none))"
 
-# 2. ComponentizeJS and its dependencies, exactly as locked, in a cache directory per lock file.
+# 2. esbuild, ComponentizeJS and their dependencies, exactly as locked, in a cache directory per lock file.
 lock_id=$(cat "$here/package.json" "$here/package-lock.json" | sha256sum | cut -c1-16)
 deps=$cache/js-calc/$lock_id
 if [[ ! -e $deps/node_modules/.bin/componentize-js ]]; then
@@ -53,17 +53,12 @@ if [[ ! -e $deps/node_modules/.bin/componentize-js ]]; then
     { rm -rf "$deps" && mv -T "$tmp" "$deps"; }
 fi
 
-# 3. The component. No bindings are generated to disk: ComponentizeJS reads the WIT and binds
-# the module's exports itself. Without `http` and `fetch-event` the component does not import
-# wasi:http, which the host does not provide.
+# 3. The component: the SDK's build.js bundles calc.js with the SDK (esbuild) and runs
+# ComponentizeJS on it, for world described-handler.
 mkdir -p "$(dirname "$out")"
-rm -f "$out"
-"$deps/node_modules/.bin/componentize-js" "$here/calc.js" \
-  --wit "$wit" --world-name handler \
-  --disable http fetch-event \
-  --out "$out" >&2
+node "$here/../../../sdk/js/build.js" "$here/calc.js" "$out" --wit "$wit" --node-modules "$deps/node_modules" >&2
 [[ -s $out ]] || {
-  echo "calc-js: componentize-js wrote no $out" >&2
+  echo "calc-js: build.js wrote no $out" >&2
   exit 1
 }
 echo "calc-js: wrote $out ($(stat -c %s "$out") bytes)" >&2
