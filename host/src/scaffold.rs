@@ -69,6 +69,12 @@ pub fn run(args: &NewArgs) -> anyhow::Result<PathBuf> {
     }
     if args.lang == NewLang::C {
         c_makefile(&dir, name)?;
+    } else if !dir.join("Makefile").exists() {
+        // Every project builds with `make`, whatever its language's own build script is.
+        let makefile = format!(
+            "# `make` builds {name}.wasm with ./build.sh.\n.PHONY: build\nbuild:\n\t./build.sh {name}.wasm\n"
+        );
+        std::fs::write(dir.join("Makefile"), makefile)?;
     }
     Ok(dir)
 }

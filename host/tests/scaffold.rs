@@ -37,6 +37,27 @@ fn main() {
     libtest_mimic::run(&args, trials).exit();
 }
 
+/// The example request of each language's new project, and its reply.
+fn example(lang: &str) -> (&'static str, &'static str, &'static str) {
+    match lang {
+        "rust" => (
+            "GreetRequest",
+            r#"{"name":"Ann"}"#,
+            r#"{"Type":"GreetResponse","Data":{"text":"Hello, Ann! (asked by nobody)"}}"#,
+        ),
+        "js" => (
+            "HelloRequest",
+            r#"{"name":"Ann","times":2}"#,
+            r#"{"Type":"HelloResponse","Data":{"greeting":"Hello, Ann! Hello, Ann!"}}"#,
+        ),
+        _ => (
+            "CalculateRequest",
+            r#"{"numbers":[1,2]}"#,
+            r#"{"Type":"CalculateResponse","Data":{"result":3}}"#,
+        ),
+    }
+}
+
 fn run(cmd: &mut Command) -> Result<String, Failed> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
     if !out.status.success() {
@@ -59,14 +80,30 @@ fn scaffold(lang: &str) -> Result<(), Failed> {
     run(Command::new(BIN)
         .args(["new", &name, "--lang", lang, "--dir"])
         .arg(&dir))?;
-    run(Command::new("make").arg("-C").arg(&dir))?;
+    // The project names no path of this repository: it builds from what `new` wrote, with the
+    // binary given as an installed one would be.
+    let files = run(Command::new("grep").args(["-rl", "--exclude-dir=node_modules"])
+        .arg(repo().canonicalize().unwrap())
+        .arg(&dir))
+    .unwrap_or_default();
+    if !files.trim().is_empty() {
+        return Err(format!("the project names the repository's path in:\n{files}").into());
+    }
+    run(Command::new("make").arg("-C").arg(&dir).env("EXTWS_WASM", BIN))?;
     let wasm = dir.join(format!("{name}.wasm"));
-    let out = run(Command::new(BIN)
-        .arg("call")
-        .arg(&wasm)
-        .args(["CalculateRequest", r#"{"numbers":[1,2]}"#]))?;
-    if out.trim() != r#"{"Type":"CalculateResponse","Data":{"result":3}}"# {
+    let (msg_type, data, want) = example(lang);
+    let out = run(Command::new(BIN).arg("call").arg(&wasm).args([msg_type, data]))?;
+    let reply: serde_json::Value =
+        serde_json::from_str(out.trim()).map_err(|e| format!("{out}: {e}"))?;
+    if reply != serde_json::from_str::<serde_json::Value>(want).unwrap() {
         return Err(format!("unexpected reply: {out}").into());
+    }
+    // An SDK project describes itself (its API, not calc's).
+    if lang != "c" {
+        let api = run(Command::new(BIN).arg("describe").arg(&wasm))?;
+        if !api.contains(msg_type) || api.contains("CalculateRequest") {
+            return Err(format!("describe: {api}").into());
+        }
     }
     // A second `new` into the same place refuses to overwrite it.
     let again = Command::new(BIN)

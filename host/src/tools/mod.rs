@@ -102,7 +102,7 @@ pub async fn describe(args: &DescribeArgs) -> anyhow::Result<String> {
     let component = LoadedComponent::load(&runtime, &spec, context).await?;
     let Some(api) = &component.api else {
         bail!(
-            "{} does not describe its API (it handles {:?}); components built with an SDK              (sdk/, world described-handler) do",
+            "{} does not describe its API (it handles {:?}); components built with an SDK (sdk/, world described-handler) do",
             args.component.display(),
             component.message_types
         );
