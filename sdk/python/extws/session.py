@@ -1,0 +1,16 @@
+"""What the host knows about the current connection (WIT interface `session`)."""
+
+from typing import Any, Optional
+
+from wit_world.imports import session as _session
+
+
+def tenant() -> str:
+    """The name of the tenant (bot or app) this connection belongs to."""
+    return _session.tenant()
+
+
+def init_data() -> Optional[Any]:
+    """The validated initData without the user (a WIT `init-data-info` record), or None
+    when the server runs without authentication."""
+    return _session.init_data()
