@@ -147,13 +147,15 @@ def decode_request(cls: type, data: str) -> Any:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Models (and a `__json__()` method) to plain JSON values, fields in declaration order."""
-    if hasattr(value, "__json__"):
-        return value.__json__()
+    """Models to plain JSON values, fields in declaration order. A model class with
+    `__omit_none__ = True` leaves out its fields that are None (and its schema does not
+    allow null for them), as `User` does."""
     if is_model(type(value)):
+        omit = getattr(value, "__omit_none__", False)
         return {
             f.name: to_jsonable(getattr(value, f.name))
             for f in dataclasses.fields(value)
+            if not (omit and getattr(value, f.name) is None)
         }
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
@@ -174,8 +176,10 @@ def schema(cls: type) -> Dict[str, Any]:
 def _model_schema(cls: type, defs: Dict[str, Any], root: type) -> Dict[str, Any]:
     properties: Dict[str, Any] = {}
     required: List[str] = []
+    omit = getattr(cls, "__omit_none__", False)
     for f, annotation, is_required in _fields(cls):
-        properties[f.name] = _schema(annotation, defs, root)
+        inner = _optional_inner(annotation) if omit and not is_required else None
+        properties[f.name] = _schema(annotation if inner is None else inner, defs, root)
         if is_required:
             required.append(f.name)
     return {"title": cls.__name__, "type": "object", "properties": properties, "required": required}

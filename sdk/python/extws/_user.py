@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, ClassVar, Optional
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,12 +26,7 @@ class User:
     allows_write_to_pm: Optional[bool] = None
     photo_url: Optional[str] = None
 
-    def __json__(self) -> Dict[str, Any]:
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if getattr(self, f.name) is not None
-        }
+    __omit_none__: ClassVar[bool] = True  # absent optional fields are left out of the JSON
 
     @classmethod
     def _from_wit(cls, user: Any) -> Optional["User"]:
