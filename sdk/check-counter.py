@@ -73,7 +73,7 @@ def main():
                                    "--listen", f"127.0.0.1:{port}", "--data-dir", data],
                                   stdout=subprocess.DEVNULL, stderr=open(os.path.join(data, "log"), "w"))
         try:
-            for _ in range(100):
+            for _ in range(1800):  # loading compiles the component: slow on a busy machine
                 try:
                     socket.create_connection(("127.0.0.1", port), 0.1).close()
                     break

@@ -10,6 +10,7 @@ default is required, `1.5`, `"1"`, `true` and `2**63` are not integers, and ever
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import types
 import typing
@@ -182,7 +183,20 @@ def _model_schema(cls: type, defs: Dict[str, Any], root: type) -> Dict[str, Any]
         properties[f.name] = _schema(annotation if inner is None else inner, defs, root)
         if is_required:
             required.append(f.name)
-    return {"title": cls.__name__, "type": "object", "properties": properties, "required": required}
+    out: Dict[str, Any] = {"title": cls.__name__}
+    doc = description(cls)
+    if doc:
+        out["description"] = doc
+    out.update(type="object", properties=properties, required=required)
+    return out
+
+
+def description(cls: type) -> Optional[str]:
+    """A model's docstring (not the one dataclass generates), for its schema's description."""
+    doc = inspect.getdoc(cls)
+    if not doc or doc.startswith(cls.__name__ + "("):
+        return None
+    return doc
 
 
 def _schema(tp: Any, defs: Dict[str, Any], root: type) -> Dict[str, Any]:

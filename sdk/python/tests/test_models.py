@@ -15,6 +15,8 @@ from extws._models import DataError, decode_request, dumps  # noqa: E402
 
 @dataclass
 class Point:
+    """A point in the plane."""
+
     x: float
     y: float = 0.0
 
@@ -107,6 +109,8 @@ class Schema(unittest.TestCase):
         self.assertEqual(s["properties"]["tags"],
                          {"type": "object", "additionalProperties": {"type": "integer", "format": "int64"}})
         self.assertEqual(s["$defs"]["Point"]["required"], ["x"])
+        self.assertEqual(s["$defs"]["Point"]["description"], "A point in the plane.")
+        self.assertNotIn("description", s)  # dataclass's generated docstring is not one
         self.assertEqual(s["$defs"]["Point"]["properties"]["y"], {"type": "number"})
 
 
