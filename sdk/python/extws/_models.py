@@ -112,7 +112,7 @@ def decode(tp: Any, value: Any, path: str = "") -> Any:
         if type(value) is str:
             return value
         raise DataError(f"{_where(path)}expected a string, got {describe_value(value)}")
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    origin, args = typing.get_origin(tp) or tp, typing.get_args(tp)
     if origin in (list, List):
         if type(value) is not list:
             raise DataError(f"{_where(path)}expected an array, got {describe_value(value)}")
@@ -213,7 +213,7 @@ def _schema(tp: Any, defs: Dict[str, Any], root: type) -> Dict[str, Any]:
         return {"type": "number"}
     if tp is str:
         return {"type": "string"}
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    origin, args = typing.get_origin(tp) or tp, typing.get_args(tp)
     if origin in (list, List):
         return {"type": "array", "items": _schema(args[0] if args else Any, defs, root)}
     if origin in (dict, Dict):

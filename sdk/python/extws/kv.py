@@ -18,8 +18,13 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Type, TypeVar
 
-from componentize_py_types import Err
-from wit_world.imports import kv as _kv
+try:
+    from componentize_py_types import Err
+    from wit_world.imports import kv as _kv
+except ImportError:  # outside a component
+    from ._outside import NeverRaised as Err, Outside
+
+    _kv = Outside("kv")  # type: ignore[assignment]
 
 from . import _models
 from ._errors import from_wit

@@ -16,8 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from componentize_py_types import Err
-from wit_world.imports import push as _push
+try:
+    from componentize_py_types import Err
+    from wit_world.imports import push as _push
+except ImportError:  # outside a component
+    from ._outside import NeverRaised as Err, Outside
+
+    _push = Outside("push")  # type: ignore[assignment]
 
 from . import _models
 from ._errors import from_wit

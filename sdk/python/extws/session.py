@@ -2,7 +2,12 @@
 
 from typing import Any, Optional
 
-from wit_world.imports import session as _session
+try:
+    from wit_world.imports import session as _session
+except ImportError:  # outside a component
+    from ._outside import Outside
+
+    _session = Outside("session")  # type: ignore[assignment]
 
 
 def tenant() -> str:

@@ -3,8 +3,13 @@
 import json
 from typing import Any, Dict
 
-from componentize_py_types import Err
-from wit_world.imports import telegram as _telegram
+try:
+    from componentize_py_types import Err
+    from wit_world.imports import telegram as _telegram
+except ImportError:  # outside a component
+    from ._outside import NeverRaised as Err, Outside
+
+    _telegram = Outside("telegram")  # type: ignore[assignment]
 
 from . import _models
 from ._errors import from_wit

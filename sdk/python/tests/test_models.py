@@ -28,6 +28,7 @@ class Shape:
     tags: Dict[str, int] = field(default_factory=dict)
     note: Optional[str] = None
     closed: bool = False
+    extra: list = field(default_factory=list)
 
 
 @dataclass
@@ -108,6 +109,7 @@ class Schema(unittest.TestCase):
         self.assertEqual(s["properties"]["note"], {"anyOf": [{"type": "string"}, {"type": "null"}]})
         self.assertEqual(s["properties"]["tags"],
                          {"type": "object", "additionalProperties": {"type": "integer", "format": "int64"}})
+        self.assertEqual(s["properties"]["extra"], {"type": "array", "items": {}})
         self.assertEqual(s["$defs"]["Point"]["required"], ["x"])
         self.assertEqual(s["$defs"]["Point"]["description"], "A point in the plane.")
         self.assertNotIn("description", s)  # dataclass's generated docstring is not one
