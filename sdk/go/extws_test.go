@@ -191,3 +191,18 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+func TestPointerModels(t *testing.T) {
+	reset()
+	Handle("Sum", func(req *CalculateRequest, _ *User) (*CalculateResponse, error) {
+		return &CalculateResponse{Result: int64(len(req.Numbers))}, nil
+	})
+	replyType, data, err := dispatch("Sum", `{"numbers":[5,6]}`, nil)
+	if err != nil || replyType != "CalculateResponse" || data != `{"result":2}` {
+		t.Fatal(replyType, data, err)
+	}
+	if d := describe(); !strings.Contains(d, `"Sum":{"request":{"title":"CalculateRequest","type":"object"`) ||
+		!strings.Contains(d, `"reply":"CalculateResponse","reply_schema":{"title":"CalculateResponse"`) {
+		t.Error(d)
+	}
+}

