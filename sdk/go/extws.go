@@ -172,6 +172,11 @@ func dispatch(msgType, data string, user *User) (string, string, error) {
 	return "", "", &Error{Message: Name + " does not handle " + msgType}
 }
 
+// Describe returns the component's API as its describe export reports it: per registered
+// Type the request and reply JSON Schemas, the declared pushes and the hooks set. Handy in
+// tests (go test runs on the host; the WIT glue is only compiled for wasip1).
+func Describe() string { return describe() }
+
 // messageTypes lists the registered Types in registration order.
 func messageTypes() []string {
 	types := make([]string, len(routes))

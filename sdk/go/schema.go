@@ -159,7 +159,11 @@ func (s *schemaBuilder) addFields(t reflect.Type, properties *object, req *[]str
 			s.addFields(t.Field(f.index).Type, properties, req)
 			continue
 		}
-		properties.set(f.name, s.schema(t.Field(f.index).Type))
+		ft := t.Field(f.index).Type
+		if s.reply && f.omitEmpty && ft.Kind() == reflect.Ptr {
+			ft = ft.Elem() // encoding/json leaves a nil pointer out rather than writing null
+		}
+		properties.set(f.name, s.schema(ft))
 		if (s.reply && !f.omitEmpty) || (!s.reply && required(t, f)) {
 			*req = append(*req, f.name)
 		}

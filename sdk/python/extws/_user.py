@@ -9,11 +9,10 @@ from typing import Any, ClassVar, Optional
 
 @dataclass(frozen=True, kw_only=True)
 class User:
-    """A Telegram Mini App user (Telegram's `WebAppUser`) from the validated initData.
+    """A Telegram Mini App user (Telegram's WebAppUser), from the validated initData."""
 
-    It serializes with Telegram's field names, absent optional fields omitted, e.g.
-    `{"id":42,"first_name":"Ann","username":"ann"}`.
-    """
+    # It serializes with Telegram's field names, absent optional fields omitted, e.g.
+    # {"id":42,"first_name":"Ann","username":"ann"}.
 
     id: int
     is_bot: Optional[bool] = None
