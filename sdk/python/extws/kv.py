@@ -27,18 +27,22 @@ except ImportError:  # outside a component
     _kv = Outside("kv")  # type: ignore[assignment]
 
 from . import _models
-from ._errors import from_wit
+from ._errors import Error, from_wit
 
 T = TypeVar("T")
 
 
 def get(key: str, default: Any = None, *, model: Optional[Type[T]] = None) -> Any:
-    """The JSON value of `key` (decoded into `model` when given), or `default` if absent."""
+    """The JSON value of `key` (decoded into `model` when given), or `default` if absent.
+    A stored value that does not decode raises `Error` (`invalid: ...`)."""
     raw = get_bytes(key)
     if raw is None:
         return default
-    value = _models.loads(raw.decode())
-    return value if model is None else _models.decode(model, value)
+    try:
+        value = _models.loads(raw.decode())
+        return value if model is None else _models.decode(model, value)
+    except (ValueError, RecursionError) as e:  # DataError is a ValueError
+        raise Error(f"invalid: the value of {key} does not decode: {e}") from None
 
 
 def set(key: str, value: Any, *, ttl_ms: Optional[int] = None) -> None:

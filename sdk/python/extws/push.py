@@ -14,7 +14,7 @@ lists it). Failures raise `extws.Error` (`push unavailable: ...`, `invalid push:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Tuple
 
 try:
     from componentize_py_types import Err
@@ -25,21 +25,30 @@ except ImportError:  # outside a component
     _push = Outside("push")  # type: ignore[assignment]
 
 from . import _models
-from ._errors import from_wit
+from ._errors import Error, from_wit
+
+
+def _encode(message: Any) -> Tuple[str, str]:
+    if not _models.is_model(type(message)):
+        raise Error(f"invalid push: {message!r} is not a model")
+    return type(message).__name__, _models.dumps(message)
 
 
 def to_user(user_id: int, message: Any) -> None:
-    """Sends `message` to every connection of Telegram user `user_id`, on every server."""
+    """Sends the model `message` to every connection of Telegram user `user_id`, on every
+    server."""
+    msg_type, data = _encode(message)
     try:
-        _push.send_to_user(user_id, type(message).__name__, _models.dumps(message))
+        _push.send_to_user(user_id, msg_type, data)
     except Err as e:
         raise from_wit(e) from None
 
 
 def publish(topic: str, message: Any) -> None:
-    """Sends `message` to every connection subscribed to `topic`."""
+    """Sends the model `message` to every connection subscribed to `topic`."""
+    msg_type, data = _encode(message)
     try:
-        _push.publish(topic, type(message).__name__, _models.dumps(message))
+        _push.publish(topic, msg_type, data)
     except Err as e:
         raise from_wit(e) from None
 
