@@ -13,6 +13,7 @@ from ._user import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
+Hook = Callable[[Optional[User]], None]
 
 
 @dataclass
@@ -40,13 +41,13 @@ class App:
         self.name = name
         self._routes: Dict[str, _Route] = {}
         self._pushes: Dict[str, type] = {}
-        self._hooks: Dict[str, Callable[[Optional[User]], None]] = {}
+        self._hooks: Dict[str, Hook] = {}
         _APPS.append(self)
 
-    def message(self, type: Optional[str] = None) -> Callable[[F], F]:
+    def message(self, msg_type: Optional[str] = None) -> Callable[[F], F]:
         """Registers a handler for the request model of its first parameter's annotation.
 
-        The request `Type` is that model's class name unless `type` is given; the reply
+        The request `Type` is that model's class name unless `msg_type` is given; the reply
         `Type` is the class name of the returned model (the return annotation is the reply
         schema `describe` reports). A second parameter, if any, receives the `User` (or None).
         """
@@ -55,17 +56,18 @@ class App:
             hints = typing.get_type_hints(fn)
             params = list(inspect.signature(fn).parameters.values())
             if not params or params[0].name not in hints:
-                raise TypeError(f"{fn.__name__}: annotate the first parameter with the request model")
-            request = hints[params[0].name]
-            reply = hints.get("return")
+                raise TypeError(f"{fn.__name__}: annotate the first parameter with a model")
+            request: type = hints[params[0].name]
+            reply: type = hints.get("return")  # type: ignore[assignment]
             for what, cls in (("request", request), ("return", reply)):
                 if not _models.is_model(cls):
-                    raise TypeError(f"{fn.__name__}: the {what} annotation must be a dataclass, not {cls!r}")
-            msg_type = type or request.__name__
-            if msg_type in self._routes:
-                raise ValueError(f"{msg_type} is registered twice")
+                    raise TypeError(
+                        f"{fn.__name__}: the {what} annotation must be a dataclass, not {cls!r}")
+            name = msg_type or request.__name__
+            if name in self._routes:
+                raise ValueError(f"{name} is registered twice")
             _models.schema(request), _models.schema(reply)  # unsupported annotations fail here
-            self._routes[msg_type] = _Route(fn, request, reply, len(params) > 1)
+            self._routes[name] = _Route(fn, request, reply, len(params) > 1)
             return fn
 
         return register
@@ -76,12 +78,12 @@ class App:
         self._pushes[cls.__name__] = cls
         return cls
 
-    def on_connect(self, fn: Callable[[Optional[User]], None]) -> Callable[[Optional[User]], None]:
+    def on_connect(self, fn: Hook) -> Hook:
         """Decorator: `fn(user)` runs when a connection of the tenant is authenticated."""
         self._hooks["on-connect"] = fn
         return fn
 
-    def on_disconnect(self, fn: Callable[[Optional[User]], None]) -> Callable[[Optional[User]], None]:
+    def on_disconnect(self, fn: Hook) -> Hook:
         """Decorator: `fn(user)` runs when a connection of the tenant closes."""
         self._hooks["on-disconnect"] = fn
         return fn

@@ -51,7 +51,7 @@ def _hints(cls: type) -> Dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _fields(cls: type) -> List[Tuple[dataclasses.Field, Any, bool]]:
+def _fields(cls: type) -> List[Tuple[dataclasses.Field[Any], Any, bool]]:
     """(field, annotation, required) for every init field of a model."""
     hints = _hints(cls)
     out = []

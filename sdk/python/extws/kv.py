@@ -22,7 +22,8 @@ try:
     from componentize_py_types import Err
     from wit_world.imports import kv as _kv
 except ImportError:  # outside a component
-    from ._outside import NeverRaised as Err, Outside
+    from ._outside import NeverRaised as Err  # type: ignore[assignment]
+    from ._outside import Outside
 
     _kv = Outside("kv")  # type: ignore[assignment]
 

@@ -20,7 +20,8 @@ try:
     from componentize_py_types import Err
     from wit_world.imports import push as _push
 except ImportError:  # outside a component
-    from ._outside import NeverRaised as Err, Outside
+    from ._outside import NeverRaised as Err  # type: ignore[assignment]
+    from ._outside import Outside
 
     _push = Outside("push")  # type: ignore[assignment]
 

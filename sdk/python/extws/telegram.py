@@ -7,7 +7,8 @@ try:
     from componentize_py_types import Err
     from wit_world.imports import telegram as _telegram
 except ImportError:  # outside a component
-    from ._outside import NeverRaised as Err, Outside
+    from ._outside import NeverRaised as Err  # type: ignore[assignment]
+    from ._outside import Outside
 
     _telegram = Outside("telegram")  # type: ignore[assignment]
 
