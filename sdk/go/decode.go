@@ -186,7 +186,9 @@ func assign(v reflect.Value, x any, path string) error {
 			if err := assign(e, item, join(path, key)); err != nil {
 				return err
 			}
-			m.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), e)
+			k := reflect.New(v.Type().Key()).Elem() // SetString, not Convert: TinyGo lacks parts of Convert
+			k.SetString(key)
+			m.SetMapIndex(k, e)
 		}
 		v.Set(m)
 		return nil

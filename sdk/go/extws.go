@@ -102,10 +102,16 @@ var (
 )
 
 // Handle registers fn for request Type msgType ("" means the request struct's name). The
-// reply's Type is the name of the struct fn returns. It panics when msgType is taken.
+// reply's Type is the name of the struct fn returns. It panics when msgType is taken or Req
+// or Rep is not a named struct (or a pointer to one).
 func Handle[Req, Rep any](msgType string, fn func(Req, *User) (Rep, error)) {
 	request := reflect.TypeOf((*Req)(nil)).Elem()
 	reply := reflect.TypeOf((*Rep)(nil)).Elem()
+	for _, t := range []reflect.Type{request, reply} {
+		if d := derefType(t); d.Kind() != reflect.Struct || d.Name() == "" {
+			panic("extws: handler models must be named structs, not " + t.String())
+		}
+	}
 	if msgType == "" {
 		msgType = typeName(request)
 	}

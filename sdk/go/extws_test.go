@@ -206,3 +206,19 @@ func TestPointerModels(t *testing.T) {
 		t.Error(d)
 	}
 }
+
+func TestMapsAndBadModels(t *testing.T) {
+	type Key string
+	var m struct {
+		Scores map[Key]int64 `json:"scores"`
+	}
+	if err := decodeRequest(`{"scores":{"a":1,"b":2}}`, &m); err != nil || m.Scores["b"] != 2 {
+		t.Fatal(m, err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a slice request model was accepted")
+		}
+	}()
+	Handle("Bad", func([]int64, *User) (CalculateResponse, error) { return CalculateResponse{}, nil })
+}
