@@ -51,8 +51,19 @@ def _hints(cls: type) -> Dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+_FIELDS: Dict[type, List[Tuple[dataclasses.Field[Any], Any, bool]]] = {}
+
+
 def _fields(cls: type) -> List[Tuple[dataclasses.Field[Any], Any, bool]]:
-    """(field, annotation, required) for every init field of a model."""
+    """(field, annotation, required) for every init field of a model (cached: the models of
+    registered handlers are resolved at import, i.e. into the component's snapshot)."""
+    cached = _FIELDS.get(cls)
+    if cached is None:
+        cached = _FIELDS[cls] = _resolve_fields(cls)
+    return cached
+
+
+def _resolve_fields(cls: type) -> List[Tuple[dataclasses.Field[Any], Any, bool]]:
     hints = _hints(cls)
     out = []
     for f in dataclasses.fields(cls):
