@@ -7,34 +7,38 @@
 // as JSON Schema.
 package main
 
-import "extws.dev/extws"
+import (
+	"strings"
 
-// CalculateRequest asks for the sum of Numbers: {"numbers": [1, 2, 3]}.
-type CalculateRequest struct {
-	Numbers []int64 `json:"numbers"`
+	"extws.dev/extws"
+)
+
+// GreetRequest asks for a greeting: {"name": "Ann"}.
+type GreetRequest struct {
+	Name string `json:"name"`
 }
 
-// CalculateResponse is the sum.
-type CalculateResponse struct {
-	Result int64 `json:"result"`
+// GreetResponse is the greeting.
+type GreetResponse struct {
+	Text string `json:"text"`
 }
 
-// calculate adds up the numbers (user is the Telegram user, nil without authentication).
-func calculate(req CalculateRequest, user *extws.User) (CalculateResponse, error) {
-	var sum int64
-	for _, n := range req.Numbers {
-		if s := sum + n; (s < sum) != (n < 0) {
-			return CalculateResponse{}, extws.Errorf("the sum does not fit in a signed 64-bit integer")
-		}
-		sum += n
+// greet greets Name, saying who asked (user is nil without authentication).
+func greet(req GreetRequest, user *extws.User) (GreetResponse, error) {
+	if strings.TrimSpace(req.Name) == "" {
+		return GreetResponse{}, extws.Errorf("name is empty")
 	}
-	return CalculateResponse{Result: sum}, nil
+	by := "nobody"
+	if user != nil {
+		by = user.FirstName
+	}
+	return GreetResponse{Text: "Hello, " + req.Name + "! (asked by " + by + ")"}, nil
 }
 
 // init registers the handlers: a component is a WASI reactor, main never runs.
 func init() {
 	extws.Name = "{{name}}"
-	extws.Register(calculate)
+	extws.Register(greet)
 }
 
 func main() {}

@@ -14,23 +14,23 @@ app = App("{{name}}")
 
 
 @dataclass
-class CalculateRequest:
-    """Numbers to add up: `{"numbers": [1, 2, 3]}`."""
+class GreetRequest:
+    """Who to greet: `{"name": "Ann"}`."""
 
-    numbers: list[int]
+    name: str
 
 
 @dataclass
-class CalculateResponse:
-    """The sum of the numbers."""
+class GreetResponse:
+    """The greeting."""
 
-    result: int
+    text: str
 
 
 @app.message()
-def calculate(request: CalculateRequest, user: User | None) -> CalculateResponse:
-    """Adds up the numbers (`user` is the Telegram user, None without authentication)."""
-    result = sum(request.numbers)
-    if not -(2**63) <= result < 2**63:
-        raise Error("the sum does not fit in a signed 64-bit integer")
-    return CalculateResponse(result=result)
+def greet(request: GreetRequest, user: User | None) -> GreetResponse:
+    """Greets `name`, saying who asked (`user` is None without authentication)."""
+    if not request.name.strip():
+        raise Error("name is empty")
+    by = user.first_name if user else "nobody"
+    return GreetResponse(text=f"Hello, {request.name}! (asked by {by})")

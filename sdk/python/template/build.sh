@@ -4,8 +4,8 @@
 #   ./build.sh [OUT.wasm]        (default: {{name}}.wasm)
 #
 # Needs python3 (≥ 3.10, with venv) and componentize-py as pinned in requirements.txt: the one
-# on PATH when its version matches, else a venv under ~/.cache/extws-wasm that this script
-# creates with pip. Bundles CPython, the *.py files here and the vendored SDK ./extws; the
+# on PATH when its version matches, else one in a venv under ~/.cache/extws-wasm (this script
+# creates it with pip when there is none). Bundles CPython, the *.py files here and the vendored SDK ./extws; the
 # component's entry module is extws.main, which imports app.py.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,10 +13,13 @@ out=$(realpath -m "${1:-$here/{{name}}.wasm}")
 pin=$(grep -o 'componentize-py==[0-9.]*' "$here/requirements.txt")
 version=${pin#componentize-py==}
 
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/extws-wasm
 if [ "$(componentize-py --version 2>/dev/null)" = "componentize-py $version" ]; then
     cpy=componentize-py
+elif [ "$("$cache/venv-python-guest/bin/componentize-py" --version 2>/dev/null)" = "componentize-py $version" ]; then
+    cpy=$cache/venv-python-guest/bin/componentize-py # the extws-wasm repository's build venv
 else
-    venv=${XDG_CACHE_HOME:-$HOME/.cache}/extws-wasm/venv-componentize-py-$version
+    venv=$cache/venv-componentize-py-$version
     if [ ! -x "$venv/bin/componentize-py" ]; then
         echo "installing $pin into $venv" >&2
         rm -rf "$venv"
