@@ -42,17 +42,21 @@ python_guest_venv() {
     cp "$pins" "$venv/requirements.txt"
 }
 
-# Runs `componentize-py OPTION... componentize app` on a copy of SRC's *.py (so nothing such as
-# __pycache__ lands in the repository), writing the component to OUT.
+# Runs `componentize-py OPTION... componentize MODULE` (MODULE: $PY_MODULE, default app) on a
+# copy of SRC's *.py plus the directories in $PY_PACKAGES (so nothing such as __pycache__ lands
+# in the repository), writing the component to OUT.
 python_componentize() {
-    local src=$1 out=$2 build
+    local src=$1 out=$2 build pkg
     shift 2
     build=$(mktemp -d)
     cp "$src"/*.py "$build/"
+    for pkg in ${PY_PACKAGES:-}; do
+        cp -R "$pkg" "$build/"
+    done
     if ! (
         unset VIRTUAL_ENV # or componentize-py would bundle that venv's site-packages too
         cd "$build"
-        "$venv/bin/componentize-py" -q "$@" componentize app -p "$build" -o "$out"
+        "$venv/bin/componentize-py" -q "$@" componentize "${PY_MODULE:-app}" -p "$build" -o "$out"
     ); then
         rm -rf "$build"
         return 1

@@ -1,6 +1,6 @@
-// Package runtime replaces go.bytecodealliance.org/pkg/wit/runtime (the canonical-ABI support
-// package that `wit-bindgen go` bindings import) with one whose `cabi_realloc` never allocates
-// from the Go heap.
+// Package runtime is the SDK's canonical-ABI support package, in place of
+// go.bytecodealliance.org/pkg/wit/runtime (which the generated bindings import upstream): its
+// `cabi_realloc` never allocates from the Go heap, and its Pinner works with TinyGo too.
 //
 // Why: the host calls `cabi_realloc` to copy a call's arguments (and an import's results) into
 // the guest, and the component model forbids calling out of the instance while it runs. The
@@ -73,7 +73,7 @@ func MakeHandle(value int32) *Handle {
 // Allocate returns zeroed Go-heap memory, pinned until pinner.Unpin. The bindings call it from
 // ordinary Go code (never from cabi_realloc), e.g. for an import's return area just before the
 // host writes into it, so it is also a safe point to prepare the next chunk.
-func Allocate(pinner *runtime.Pinner, size, align uintptr) unsafe.Pointer {
+func Allocate(pinner *Pinner, size, align uintptr) unsafe.Pointer {
 	refill()
 	if size == 0 {
 		return nil
@@ -106,6 +106,23 @@ func Allocate(pinner *runtime.Pinner, size, align uintptr) unsafe.Pointer {
 func Unpin() {
 	runtime.Gosched()
 	refill()
+}
+
+// Pinner keeps memory handed to the host reachable until Unpin, standing in for runtime.Pinner
+// (Go 1.21, absent from TinyGo 0.35): neither Go's nor TinyGo's collector moves objects, so
+// reachability is all that pinning has to guarantee here.
+type Pinner struct {
+	pinned []any
+}
+
+// Pin keeps pointer (an unsafe.Pointer) alive until Unpin.
+func (p *Pinner) Pin(pointer any) {
+	p.pinned = append(p.pinned, pointer)
+}
+
+// Unpin releases everything pinned.
+func (p *Pinner) Unpin() {
+	p.pinned = nil
 }
 
 // An arena hands out memory by bumping an offset. It is replaced when spent, never rewound.

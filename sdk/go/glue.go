@@ -1,0 +1,95 @@
+//go:build wasip1
+
+package extws
+
+import (
+	"extws.dev/extws/internal/wit/extws_handler_log"
+	"extws.dev/extws/internal/wit/extws_handler_session"
+	witTypes "extws.dev/extws/internal/wit/extws_handler_types"
+	wit "extws.dev/extws/internal/wit/types"
+)
+
+// The functions wit_exports.go (generated) calls for the world's exports.
+
+func exportMessageTypes() []string { return messageTypes() }
+
+func exportDescribe() string { return describe() }
+
+func exportHandle(msgType, data string, user wit.Option[witTypes.User]) wit.Result[witTypes.Response, witTypes.HandlerError] {
+	replyType, replyData, err := dispatch(msgType, data, fromWIT(user))
+	if err != nil {
+		e, ok := err.(*Error)
+		if !ok {
+			e = &Error{Message: err.Error()}
+		}
+		code := wit.None[uint16]()
+		if e.CloseCode != 0 {
+			code = wit.Some(e.CloseCode)
+		}
+		return wit.Err[witTypes.Response](witTypes.HandlerError{
+			Message: e.Message, CloseConnection: e.CloseConnection, CloseCode: code,
+		})
+	}
+	return wit.Ok[witTypes.Response, witTypes.HandlerError](witTypes.Response{MsgType: replyType, Data: replyData})
+}
+
+func exportOnConnect(user wit.Option[witTypes.User]) {
+	if onConnect != nil {
+		onConnect(fromWIT(user))
+	}
+}
+
+func exportOnDisconnect(user wit.Option[witTypes.User]) {
+	if onDisconnect != nil {
+		onDisconnect(fromWIT(user))
+	}
+}
+
+func fromWIT(user wit.Option[witTypes.User]) *User {
+	if user.IsNone() {
+		return nil
+	}
+	u := user.Some()
+	return &User{
+		ID:                    u.Id,
+		IsBot:                 optBool(u.IsBot),
+		FirstName:             u.FirstName,
+		LastName:              u.LastName.SomeOr(""),
+		Username:              u.Username.SomeOr(""),
+		LanguageCode:          u.LanguageCode.SomeOr(""),
+		IsPremium:             optBool(u.IsPremium),
+		AddedToAttachmentMenu: optBool(u.AddedToAttachmentMenu),
+		AllowsWriteToPM:       optBool(u.AllowsWriteToPm),
+		PhotoURL:              u.PhotoUrl.SomeOr(""),
+	}
+}
+
+func optBool(b wit.Option[bool]) *bool {
+	if b.IsNone() {
+		return nil
+	}
+	v := b.Some()
+	return &v
+}
+
+// Level is the severity of a log record.
+type Level uint8
+
+// The log levels.
+const (
+	LevelTrace Level = iota
+	LevelDebug
+	LevelInfo
+	LevelWarn
+	LevelError
+)
+
+// Log writes message to the host's log at level, tagged with the tenant and component.
+func Log(level Level, message string) {
+	extws_handler_log.Log(uint8(level), message)
+}
+
+// Tenant is the name of the tenant (bot or app) the current connection belongs to.
+func Tenant() string {
+	return extws_handler_session.Tenant()
+}

@@ -1,0 +1,241 @@
+"""Models: decoding request `Data` into annotated classes, encoding replies, JSON Schemas.
+
+A model is a dataclass whose fields are annotated with `int` (a signed 64-bit integer),
+`float`, `str`, `bool`, `list[T]`, `dict[str, T]`, `Optional[T]` (`T | None`), `typing.Any` or
+another model. Decoding follows sdk/README.md: unknown fields are ignored, a field without a
+default is required, `1.5`, `"1"`, `true` and `2**63` are not integers, and every problem is a
+`DataError` naming the field path (`numbers[0]: expected an integer, got 1.5`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import types
+import typing
+from typing import Any, Dict, List, Optional, Tuple
+
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+
+
+class DataError(ValueError):
+    """`Data` does not fit the request model; `str()` is the problem with its field path."""
+
+
+def loads(text: str) -> Any:
+    """JSON text to Python values; `NaN`/`Infinity` are refused and `-0` is a float, as in
+    serde_json (so only `type(v) is int` values are integers)."""
+    return json.loads(text, parse_int=_parse_int, parse_constant=_refuse)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON with minimal escaping (what serde_json and JSON.stringify write)."""
+    return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _parse_int(text: str) -> Any:
+    return float(text) if text == "-0" else int(text)
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def is_model(cls: Any) -> bool:
+    """Whether `cls` is a model class (a dataclass)."""
+    return isinstance(cls, type) and dataclasses.is_dataclass(cls)
+
+
+def _hints(cls: type) -> Dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+_FIELDS: Dict[type, List[Tuple[dataclasses.Field[Any], Any, bool]]] = {}
+
+
+def _fields(cls: type) -> List[Tuple[dataclasses.Field[Any], Any, bool]]:
+    """(field, annotation, required) for every init field of a model (cached: the models of
+    registered handlers are resolved at import, i.e. into the component's snapshot)."""
+    cached = _FIELDS.get(cls)
+    if cached is None:
+        cached = _FIELDS[cls] = _resolve_fields(cls)
+    return cached
+
+
+def _resolve_fields(cls: type) -> List[Tuple[dataclasses.Field[Any], Any, bool]]:
+    hints = _hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        out.append((f, hints[f.name], required))
+    return out
+
+
+def _optional_inner(tp: Any) -> Optional[Any]:
+    """T for `Optional[T]` / `T | None`, else None."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or (hasattr(types, "UnionType") and origin is types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return args[0]
+    return None
+
+
+def describe_value(value: Any) -> str:
+    """How a problem message shows a JSON value: scalars as JSON, containers by kind."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, float) and value == 0 and str(value).startswith("-"):
+        return "-0"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _where(path: str) -> str:
+    return f"{path}: " if path else ""
+
+
+def decode(tp: Any, value: Any, path: str = "") -> Any:
+    """Converts the JSON value `value` into annotation `tp`, raising DataError."""
+    if tp is Any or tp is object:
+        return value
+    inner = _optional_inner(tp)
+    if inner is not None:
+        return None if value is None else decode(inner, value, path)
+    if tp is bool:
+        if type(value) is bool:
+            return value
+        raise DataError(f"{_where(path)}expected a boolean, got {describe_value(value)}")
+    if tp is int:
+        if type(value) is int and I64_MIN <= value <= I64_MAX:
+            return value
+        raise DataError(f"{_where(path)}expected an integer, got {describe_value(value)}")
+    if tp is float:
+        if type(value) in (int, float):
+            return float(value)
+        raise DataError(f"{_where(path)}expected a number, got {describe_value(value)}")
+    if tp is str:
+        if type(value) is str:
+            return value
+        raise DataError(f"{_where(path)}expected a string, got {describe_value(value)}")
+    origin, args = typing.get_origin(tp) or tp, typing.get_args(tp)
+    if origin in (list, List):
+        if type(value) is not list:
+            raise DataError(f"{_where(path)}expected an array, got {describe_value(value)}")
+        item = args[0] if args else Any
+        return [decode(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin in (dict, Dict):
+        if type(value) is not dict:
+            raise DataError(f"{_where(path)}expected an object, got {describe_value(value)}")
+        item = args[1] if len(args) == 2 else Any
+        return {k: decode(item, v, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if is_model(tp):
+        if type(value) is not dict:
+            raise DataError(f"{_where(path)}expected an object, got {describe_value(value)}")
+        kwargs = {}
+        for f, annotation, required in _fields(tp):
+            sub = f"{path}.{f.name}" if path else f.name
+            if f.name not in value:
+                if required:
+                    raise DataError(f"missing field {sub}")
+                continue
+            kwargs[f.name] = decode(annotation, value[f.name], sub)
+        return tp(**kwargs)
+    raise TypeError(f"extws cannot decode into {tp!r}")
+
+
+def decode_request(cls: type, data: str) -> Any:
+    """The request model `cls` from the JSON text of `Data` (`null` reads as `{}`)."""
+    try:
+        value = loads(data)
+    except (ValueError, RecursionError) as e:
+        raise DataError(f"not JSON: {e}") from None
+    return decode(cls, {} if value is None else value)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Models to plain JSON values, fields in declaration order. A model class with
+    `__omit_none__ = True` leaves out its fields that are None (and its schema does not
+    allow null for them), as `User` does."""
+    if is_model(type(value)):
+        omit = getattr(value, "__omit_none__", False)
+        return {
+            f.name: to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not (omit and getattr(value, f.name) is None)
+        }
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def schema(cls: type) -> Dict[str, Any]:
+    """The JSON Schema (sdk/README.md's subset) of model `cls`; nested models under `$defs`."""
+    defs: Dict[str, Any] = {}
+    root = _model_schema(cls, defs, root=cls)
+    if defs:
+        root["$defs"] = defs
+    return root
+
+
+def _model_schema(cls: type, defs: Dict[str, Any], root: type) -> Dict[str, Any]:
+    properties: Dict[str, Any] = {}
+    required: List[str] = []
+    omit = getattr(cls, "__omit_none__", False)
+    for f, annotation, is_required in _fields(cls):
+        inner = _optional_inner(annotation) if omit and not is_required else None
+        properties[f.name] = _schema(annotation if inner is None else inner, defs, root)
+        if is_required:
+            required.append(f.name)
+    out: Dict[str, Any] = {"title": cls.__name__}
+    doc = description(cls)
+    if doc:
+        out["description"] = doc
+    out.update(type="object", properties=properties, required=required)
+    return out
+
+
+def description(cls: type) -> Optional[str]:
+    """A model's docstring (not the one dataclass generates), for its schema's description."""
+    doc = inspect.getdoc(cls)
+    if not doc or doc.startswith(cls.__name__ + "("):
+        return None
+    return doc
+
+
+def _schema(tp: Any, defs: Dict[str, Any], root: type) -> Dict[str, Any]:
+    if tp is Any or tp is object:
+        return {}
+    inner = _optional_inner(tp)
+    if inner is not None:
+        return {"anyOf": [_schema(inner, defs, root), {"type": "null"}]}
+    if tp is bool:
+        return {"type": "boolean"}
+    if tp is int:
+        return {"type": "integer", "format": "int64"}
+    if tp is float:
+        return {"type": "number"}
+    if tp is str:
+        return {"type": "string"}
+    origin, args = typing.get_origin(tp) or tp, typing.get_args(tp)
+    if origin in (list, List):
+        return {"type": "array", "items": _schema(args[0] if args else Any, defs, root)}
+    if origin in (dict, Dict):
+        item = args[1] if len(args) == 2 else Any
+        return {"type": "object", "additionalProperties": _schema(item, defs, root)}
+    if is_model(tp):
+        if tp is root:
+            return {"$ref": "#"}
+        name = tp.__name__
+        if name not in defs:
+            defs[name] = {}  # placeholder: recursive models refer to themselves
+            defs[name] = _model_schema(tp, defs, root)
+        return {"$ref": f"#/$defs/{name}"}
+    raise TypeError(f"extws has no JSON Schema for {tp!r}")
