@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// project (`None`: no SDK, the template is the whole project), where the WIT goes.
 const LANGUAGES: &[(&str, &str, Option<&str>, &str)] = &[
     ("rust", "sdk/rust", Some("extws-sdk"), "extws-sdk/wit"),
-    ("python", "sdk/python", Some("extws"), "wit"),
+    ("python", "sdk/python", Some("."), "wit"),
     ("js", "sdk/js", Some("extws-sdk"), "wit"),
     ("go", "sdk/go", Some("extws-sdk"), "wit"),
     ("c", "guest-examples/c/calc", None, "wit"),
@@ -56,7 +56,8 @@ fn main() {
                     "{}: {line} does not exist",
                     manifest.display()
                 );
-                entry(&mut out, lang, &format!("{vendor}/{line}"), &file, false);
+                let dest = if *vendor == "." { line.to_string() } else { format!("{vendor}/{line}") };
+                entry(&mut out, lang, &dest, &file, false);
             }
         }
         for wit in walk(&repo.join("wit"))

@@ -125,6 +125,13 @@ async fn metrics_count_known_traffic() {
         )
         .await;
     }
+    // The handler's own error (overflow), and Data the host refuses by calc's schema before
+    // creating an instance.
+    ask(
+        &mut ws,
+        r#"{"Type":"CalculateRequest","Data":{"numbers":[9223372036854775807,1]}}"#,
+    )
+    .await;
     ask(
         &mut ws,
         r#"{"Type":"CalculateRequest","Data":{"numbers":"x"}}"#,
@@ -147,6 +154,7 @@ async fn metrics_count_known_traffic() {
     for line in [
         r#"extws_messages_total{tenant="metrics-test",type="CalculateRequest",outcome="ok"} 3"#,
         r#"extws_messages_total{tenant="metrics-test",type="CalculateRequest",outcome="handler_error"} 1"#,
+        r#"extws_messages_total{tenant="metrics-test",type="CalculateRequest",outcome="invalid_data"} 1"#,
         r#"extws_messages_total{tenant="metrics-test",type="Panic",outcome="handler_failed"} 1"#,
         r#"extws_messages_total{tenant="metrics-test",type="unknown",outcome="unknown_type"} 1"#,
         r#"extws_messages_total{tenant="metrics-test",type="invalid",outcome="invalid_message"} 1"#,

@@ -25,7 +25,7 @@ pub struct TelegramSettings {
     pub bot_token_env: Option<String>,
     /// How bot updates reach the components: `"off"` (default), `"webhook"` or `"polling"`.
     #[serde(default)]
-    pub updates: super::updates::UpdatesMode,
+    pub updates: crate::telegram::UpdatesMode,
     /// Webhook path under the tenant's route; default `/telegram/webhook`.
     pub webhook_path: Option<String>,
     /// Environment variable holding the webhook secret (Telegram's `secret_token`, sent in

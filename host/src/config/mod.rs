@@ -187,7 +187,7 @@ impl Config {
         let mut updates = None;
         if !g.telegram_methods.is_empty()
             || g.telegram_bot_token_env.is_some()
-            || g.telegram_updates != updates::UpdatesMode::Off
+            || g.telegram_updates != crate::telegram::UpdatesMode::Off
         {
             let settings = grants::TelegramSettings {
                 api_url: Some(g.telegram_api_url.clone()),

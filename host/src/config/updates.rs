@@ -5,31 +5,15 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use serde::Deserialize;
 
 use super::grants::TelegramSettings;
-use crate::telegram::BotApi;
+use crate::telegram::{BotApi, UpdatesMode};
 
 /// Where a tenant's webhook is, under its route, unless `webhook_path` says otherwise.
 pub const DEFAULT_WEBHOOK_PATH: &str = "/telegram/webhook";
 
 /// `getUpdates`' long-poll timeout unless `poll_timeout` says otherwise, in seconds.
 pub const DEFAULT_POLL_TIMEOUT: u64 = 25;
-
-/// `[tenant.telegram] updates`, or `--telegram-updates`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum UpdatesMode {
-    /// Bot updates are not received (the default).
-    #[default]
-    Off,
-    /// Telegram posts updates to `<route><webhook_path>` (register it with
-    /// `extws-wasm telegram set-webhook`).
-    Webhook,
-    /// The server asks Telegram for updates (`getUpdates`): for development and for bots
-    /// without a public URL.
-    Polling,
-}
 
 /// A webhook secret (Telegram's `secret_token`): compared in constant time, never printed.
 #[derive(Clone)]

@@ -19,6 +19,21 @@ pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
 /// Largest Bot API answer read (Telegram's own answers are far smaller).
 const MAX_ANSWER_BYTES: usize = 4 << 20;
 
+/// `[tenant.telegram] updates`, or `--telegram-updates`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdatesMode {
+    /// Bot updates are not received (the default).
+    #[default]
+    Off,
+    /// Telegram posts updates to `<route><webhook_path>` (register it with
+    /// `extws-wasm telegram set-webhook`).
+    Webhook,
+    /// The server asks Telegram for updates (`getUpdates`): for development and for bots
+    /// without a public URL.
+    Polling,
+}
+
 /// Why a Bot API call produced no result; the WIT `telegram-error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TelegramError {
