@@ -11,11 +11,13 @@ TEST_GUESTS := act trap misbehave loop-forever memory-hog stack-overflow huge-re
 LANGS      := go c python js
 # Test guests in other languages, each built by tests/guests/NAME/build.sh (exit 77: skipped)
 OTHER_TEST_GUESTS := python-fetch
+# The counter example on the SDKs of these languages (the Rust one is built by guest-rust).
+COUNTER_LANGS := python go
 LISTEN     ?= 127.0.0.1:8000
 
 SOAK_SECONDS ?= 600
 
-.PHONY: run test deps e2e bench fuzz soak host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
+.PHONY: run test sdk-checks deps e2e bench fuzz soak host guests guest-rust guests-other guest-tinygo wasm-target lint fmt clean
 
 ## run: build the host and the calc example, serve it on ws://$(LISTEN) without auth
 run: host guest-rust
@@ -25,7 +27,15 @@ run: host guest-rust
 ## then the JS/Chromium e2e)
 test: deps host guests
 	cargo test -p extws-wasm -- --test-threads=2
+	$(MAKE) sdk-checks
 	$(MAKE) e2e
+
+## sdk-checks: the SDKs' own unit tests (Python, JS, Go) and the Go 1.23 / TinyGo-level vet
+## (skips with a message when a toolchain cannot be had)
+sdk-checks:
+	python3 -m unittest discover -s sdk/python/tests -q
+	sdk/js/test/run.sh
+	@sdk/go/check-go123.sh; rc=$$?; [ $$rc -eq 77 ] && exit 0 || exit $$rc
 
 # apt-get needs root; as another user, sudo (when there is one).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
@@ -91,6 +101,12 @@ guests-other: host
 	  if [ $$rc -eq 0 ]; then echo "built calc-$$lang"; \
 	  elif [ $$rc -eq 77 ]; then echo "skipped calc-$$lang (see above)"; \
 	  else echo "FAILED calc-$$lang (exit $$rc)"; status=1; fi; \
+	done; \
+	for lang in $(COUNTER_LANGS); do \
+	  EXTWS_WASM=$(BIN) guest-examples/$$lang/counter/build.sh $(GUESTS)/counter-$$lang.wasm; rc=$$?; \
+	  if [ $$rc -eq 0 ]; then echo "built counter-$$lang"; \
+	  elif [ $$rc -eq 77 ]; then echo "skipped counter-$$lang (see above)"; \
+	  else echo "FAILED counter-$$lang (exit $$rc)"; status=1; fi; \
 	done; \
 	for g in $(OTHER_TEST_GUESTS); do \
 	  out=$(GUESTS)/$$g.wasm; \

@@ -56,7 +56,11 @@ fn main() {
                     "{}: {line} does not exist",
                     manifest.display()
                 );
-                let dest = if *vendor == "." { line.to_string() } else { format!("{vendor}/{line}") };
+                let dest = if *vendor == "." {
+                    line.to_string()
+                } else {
+                    format!("{vendor}/{line}")
+                };
                 entry(&mut out, lang, &dest, &file, false);
             }
         }

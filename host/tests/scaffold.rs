@@ -40,7 +40,7 @@ fn main() {
 /// The example request of each language's new project, and its reply.
 fn example(lang: &str) -> (&'static str, &'static str, &'static str) {
     match lang {
-        "rust" => (
+        "rust" | "go" | "python" => (
             "GreetRequest",
             r#"{"name":"Ann"}"#,
             r#"{"Type":"GreetResponse","Data":{"text":"Hello, Ann! (asked by nobody)"}}"#,
@@ -82,17 +82,24 @@ fn scaffold(lang: &str) -> Result<(), Failed> {
         .arg(&dir))?;
     // The project names no path of this repository: it builds from what `new` wrote, with the
     // binary given as an installed one would be.
-    let files = run(Command::new("grep").args(["-rl", "--exclude-dir=node_modules"])
+    let files = run(Command::new("grep")
+        .args(["-rl", "--exclude-dir=node_modules"])
         .arg(repo().canonicalize().unwrap())
         .arg(&dir))
     .unwrap_or_default();
     if !files.trim().is_empty() {
         return Err(format!("the project names the repository's path in:\n{files}").into());
     }
-    run(Command::new("make").arg("-C").arg(&dir).env("EXTWS_WASM", BIN))?;
+    run(Command::new("make")
+        .arg("-C")
+        .arg(&dir)
+        .env("EXTWS_WASM", BIN))?;
     let wasm = dir.join(format!("{name}.wasm"));
     let (msg_type, data, want) = example(lang);
-    let out = run(Command::new(BIN).arg("call").arg(&wasm).args([msg_type, data]))?;
+    let out = run(Command::new(BIN)
+        .arg("call")
+        .arg(&wasm)
+        .args([msg_type, data]))?;
     let reply: serde_json::Value =
         serde_json::from_str(out.trim()).map_err(|e| format!("{out}: {e}"))?;
     if reply != serde_json::from_str::<serde_json::Value>(want).unwrap() {

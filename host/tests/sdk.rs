@@ -117,3 +117,70 @@ fn describe_prints_the_schemas_of_the_sdk_calcs() {
         "{stderr}"
     );
 }
+
+/// The counter example on each SDK that has one: the same requests, pushes and hooks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counter_behaves_the_same_on_every_sdk() {
+    use extws_wasm::auth::{AuthPolicy, Transport, Verifier};
+    const TOKEN: &str = "9000:sdk-counter";
+    for name in ["counter", "counter-python", "counter-go"] {
+        let Some(path) = built(name) else { continue };
+        let dir = temp_dir(name);
+        let mut t = tenant("c", &[]);
+        t.components = vec![extws_wasm::runtime::ComponentSpec::fresh(&path)];
+        t.limits.timeout = std::time::Duration::from_secs(10);
+        t.auth = AuthPolicy {
+            transports: vec![Transport::Query],
+            ..AuthPolicy::new(Verifier::hmac(TOKEN))
+        };
+        let mut config = Config::new(vec![t]);
+        config.state.data_dir = Some(dir);
+        let server = start(config).await;
+        let user = |id| connect_user(&server, TOKEN, id);
+        let (mut a, mut b) = (user(1).await, user(2).await);
+        let ask_type = |reply: &Value| reply["Type"].as_str().unwrap_or_default().to_string();
+
+        let subscribed = ask_json(&mut a, r#"{"Type":"SubscribeRequest"}"#).await;
+        assert_eq!(
+            subscribed["Data"]["topic"], "counter",
+            "{name}: {subscribed}"
+        );
+        let inc = ask_json(&mut b, r#"{"Type":"IncrementRequest","Data":{"by":2}}"#).await;
+        assert_eq!(inc["Data"]["count"], 2, "{name}: {inc}");
+        let changed: Value = serde_json::from_str(&recv(&mut a).await).unwrap();
+        assert_eq!(ask_type(&changed), "CounterChanged", "{name}: {changed}");
+        assert_eq!(
+            (
+                changed["Data"]["user"].clone(),
+                changed["Data"]["count"].clone()
+            ),
+            (2.into(), 2.into())
+        );
+        let count = ask_json(&mut b, r#"{"Type":"GetCountRequest"}"#).await;
+        assert_eq!(count["Data"]["count"], 2, "{name}: {count}");
+
+        let sent = ask_json(
+            &mut b,
+            r#"{"Type":"NotifyUserRequest","Data":{"user":1,"text":"hi"}}"#,
+        )
+        .await;
+        assert_eq!(sent["Data"]["sent"], true, "{name}: {sent}");
+        let notice: Value = serde_json::from_str(&recv(&mut a).await).unwrap();
+        assert_eq!(
+            (ask_type(&notice), notice["Data"]["text"].clone()),
+            ("Notice".into(), "hi".into()),
+            "{name}"
+        );
+
+        // The connect hook ran for both connections.
+        let presence = ask_json(&mut a, r#"{"Type":"PresenceRequest"}"#).await;
+        assert_eq!(presence["Data"]["online"], 2, "{name}: {presence}");
+        let bad = ask_json(&mut a, r#"{"Type":"IncrementRequest","Data":{"by":"x"}}"#).await;
+        assert_eq!(error_code(&bad), "invalid_data", "{name}: {bad}");
+        server.shutdown().await.unwrap();
+    }
+}
+
+async fn connect_user(server: &TestServer, token: &str, id: i64) -> Ws {
+    connect(&server.url(&format!("/?{}", signed_user(token, id)))).await
+}
