@@ -2,7 +2,9 @@
 //! library exactly as the server calls it (`LoadedComponent::invoke`):
 //!
 //! * `calc/<lang>-fresh` — `fresh` lifecycle: new store + instantiate + `handle` call;
-//! * `calc/<lang>-warm`  — `pooled` lifecycle: `handle` on a warm instance.
+//! * `calc/<lang>-warm`  — `pooled` lifecycle: `handle` on a warm instance;
+//! * `calc/<lang>-check` — the host's check of `Data` against the component's request schema
+//!   (components built with an SDK, which describe their API).
 //!
 //! Components come from target/guests (`make guests`); missing languages are skipped.
 //! Results: $CARGO_TARGET_DIR/criterion/calc/<lang>-<variant>/new/estimates.json.
@@ -80,6 +82,13 @@ fn calc(c: &mut Criterion) {
         // Interpreters instantiate in milliseconds: fewer, longer samples.
         let slow = matches!(lang, "python" | "js");
         group.sample_size(if slow { 10 } else { 30 });
+        // A component that describes its API also costs the host's check of `Data` against
+        // the request schema (in the server, before every call of either lifecycle).
+        if let Some(api) = &fresh.api {
+            group.bench_function(format!("{lang}-check"), |b| {
+                b.iter(|| api.check("CalculateRequest", DATA).expect("valid"))
+            });
+        }
         for (variant, component) in [("fresh", &fresh), ("warm", &pooled)] {
             let caller = CallerInfo::new("bench".into(), component.name.clone());
             group.bench_function(format!("{lang}-{variant}"), |b| {
