@@ -109,13 +109,14 @@ test("launched with signed initData: the sum and the user are rendered", T, asyn
     assert.deepEqual(problems, []);
     await page.screenshot({ path: path.join(ARTIFACTS, "mini-app.png"), fullPage: true });
 
-    // A handler error is shown, and the page keeps working.
+    // A refusal is shown (the server checks Data against calc's schema), and the page keeps
+    // working.
     await page.locator("#numbers").fill("1.5, 2");
     await page.locator("#calc-submit").click();
-    await page.locator("#error", { hasText: "handler_error" }).waitFor();
+    await page.locator("#error", { hasText: "invalid_data" }).waitFor();
     assert.equal(
       await page.locator("#error").textContent(),
-      'handler_error: invalid CalculateRequest: expected {"numbers": [integers]}',
+      "invalid_data: invalid CalculateRequest: numbers[0]: expected an integer, got 1.5",
     );
     await page.locator("#numbers").fill("2 2");
     await page.locator("#calc-submit").click();
