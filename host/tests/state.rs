@@ -322,12 +322,15 @@ async fn a_client_that_never_reads_is_cut_off_at_its_queue_bound() {
         growth < 48 * 1024,
         "server RSS grew by {growth} KiB while the client did not read"
     );
-    // The sleeper finally reads: what was buffered, then the server's close.
+    // The sleeper finally reads: what was buffered, then the end. The server sends 1008 when
+    // the client takes the close frame within the close grace (2 s); one that still does not
+    // read by then is dropped (on a loaded machine the loop above can outlast the grace).
     let close = tokio::time::timeout(Duration::from_secs(60), expect_close(&mut sleeper))
         .await
-        .expect("closed in time")
-        .expect("a close frame, not a dropped connection");
-    assert_eq!(u16::from(close.code), 1008, "{close:?}");
+        .expect("cut off in time");
+    if let Some(close) = close {
+        assert_eq!(u16::from(close.code), 1008, "{close:?}");
+    }
     assert_eq!(
         count(&mut sender).await,
         0,
