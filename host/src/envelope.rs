@@ -99,6 +99,9 @@ pub enum ErrorCode {
     RateLimited,
     /// The connection has not authenticated yet.
     Unauthenticated,
+    /// The `resume` Seq is malformed or ahead of the user's latest (then the connection
+    /// closes with 4400).
+    InvalidResume,
 }
 
 impl ErrorCode {
@@ -114,6 +117,7 @@ impl ErrorCode {
             Self::Overloaded => "overloaded",
             Self::RateLimited => "rate_limited",
             Self::Unauthenticated => "unauthenticated",
+            Self::InvalidResume => "invalid_resume",
         }
     }
 }

@@ -50,6 +50,11 @@ impl EmbeddedKv {
         Ok(EmbeddedKv { db })
     }
 
+    /// The database (the push history keeps its tables in the same file).
+    pub(super) fn db(&self) -> &Reopening {
+        &self.db
+    }
+
     /// See [`super::KvStore::get`].
     pub fn get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         self.db.with_db(|db| {
@@ -337,6 +342,7 @@ fn open_db(path: &Path) -> Result<Database, redb::Error> {
     txn.open_table(KV)?;
     txn.open_table(EXPIRY)?;
     txn.open_table(USAGE)?;
+    super::history_embedded::create_tables(&txn)?;
     txn.commit()?;
     Ok(db)
 }

@@ -56,6 +56,7 @@ pub fn tenant(name: &str, components: &[&str]) -> TenantConfig {
         fanout: false,
         static_dir: None,
         quota: extws_wasm::config::DEFAULT_QUOTA,
+        push_history: extws_wasm::state::history::DEFAULT_HISTORY,
     }
 }
 
