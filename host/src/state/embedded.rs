@@ -342,7 +342,6 @@ fn open_db(path: &Path) -> Result<Database, redb::Error> {
     txn.open_table(KV)?;
     txn.open_table(EXPIRY)?;
     txn.open_table(USAGE)?;
-    super::history_embedded::create_tables(&txn)?;
     txn.commit()?;
     Ok(db)
 }

@@ -7,12 +7,10 @@
 //!   after an I/O error (`reopen`).
 //! * [`redis`] — the scale-out backend, shared by every node through one Redis server.
 //! * [`history`] — push history: per-user `Seq`s and the recent pushes, for session resume;
-//!   in the embedded file ([`history_embedded`]) or in Redis ([`history_redis`]).
+//!   in the embedded file or in Redis.
 
 pub mod embedded;
 pub mod history;
-pub mod history_embedded;
-pub mod history_redis;
 pub mod kv;
 pub mod redis;
 mod redis_scripts;
@@ -75,7 +73,7 @@ impl Services {
         );
         tracing::info!(dir = %dir.display(), "state: embedded store; push: in-process");
         let hub = Arc::new(crate::push::Hub::default());
-        let history = HistoryStore::embedded(&embedded, hub.clone());
+        let history = HistoryStore::embedded(&embedded, hub.clone())?;
         Ok(Some(Self {
             kv: KvStore::Embedded(embedded),
             bus: Bus::Local(hub),

@@ -16,7 +16,7 @@ const POLICY: HistoryPolicy = HistoryPolicy {
 fn embedded(dir: &TempDir) -> (HistoryStore, Arc<Hub>) {
     let kv = Arc::new(EmbeddedKv::open(dir.path()).unwrap());
     let hub = Arc::new(Hub::default());
-    (HistoryStore::embedded(&kv, hub.clone()), hub)
+    (HistoryStore::embedded(&kv, hub.clone()).unwrap(), hub)
 }
 
 async fn redis(server: &RedisServer) -> HistoryStore {
@@ -126,7 +126,7 @@ async fn embedded_history_survives_a_reopen() {
             Err(e) => panic!("reopen: {e}"),
         }
     };
-    let store = HistoryStore::embedded(&kv, Arc::new(Hub::default()));
+    let store = HistoryStore::embedded(&kv, Arc::new(Hub::default())).unwrap();
     assert_eq!(
         store.read("a", 5, 0, POLICY).await.unwrap().latest,
         Some(seq)

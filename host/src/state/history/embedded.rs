@@ -1,5 +1,5 @@
-//! The embedded push history, in the embedded store's redb file (see [`super::history`] for
-//! the contract).
+//! The embedded push history, in the embedded store's redb file (see [`super`] for the
+//! contract).
 //!
 //! Tables: `push_users` maps (tenant, user) to (latest `Seq`, oldest kept `Seq`, expiry in Unix
 //! ms); `push_log` maps (tenant, user, `Seq`) to an 8-byte little-endian timestamp (Unix ms)
@@ -18,10 +18,10 @@ use std::sync::mpsc as std_mpsc;
 use redb::{ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction};
 use tokio::sync::oneshot;
 
-use super::EmbeddedKv;
-use super::history::{HistoryPolicy, HistoryRead, fresh_start, now_ms, sequenced};
-use super::reopen::{Failure, storage};
+use super::{HistoryPolicy, HistoryRead, fresh_start, now_ms, sequenced};
 use crate::push::{Hub, PushError, Target};
+use crate::state::EmbeddedKv;
+use crate::state::reopen::{Failure, storage};
 
 const USERS: TableDefinition<(&str, i64), (u64, u64, u64)> = TableDefinition::new("push_users");
 const LOG: TableDefinition<(&str, i64, u64), &[u8]> = TableDefinition::new("push_log");
@@ -31,14 +31,6 @@ const EXPIRY: TableDefinition<(u64, &str, i64), ()> = TableDefinition::new("push
 const BATCH: usize = 256;
 /// Forgotten users one transaction drops (their whole history).
 const PURGE_USERS: usize = 16;
-
-/// Creates the history's tables (called when the database is opened).
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), redb::Error> {
-    txn.open_table(USERS)?;
-    txn.open_table(LOG)?;
-    txn.open_table(EXPIRY)?;
-    Ok(())
-}
 
 /// One push waiting for the writer.
 struct Append {
@@ -56,15 +48,23 @@ pub struct EmbeddedHistory {
 }
 
 impl EmbeddedHistory {
-    /// Starts the writer thread (it ends when this is dropped).
-    pub fn new(kv: Arc<EmbeddedKv>, hub: Arc<Hub>) -> Self {
+    /// Creates the tables if needed and starts the writer thread (it ends when this is
+    /// dropped).
+    pub fn new(kv: Arc<EmbeddedKv>, hub: Arc<Hub>) -> anyhow::Result<Self> {
+        kv.db()
+            .with_db(|db| {
+                let txn = db.begin_write().map_err(storage)?;
+                Tables::open(&txn)?;
+                txn.commit().map_err(storage)
+            })
+            .map_err(|e| anyhow::anyhow!("creating the push history tables: {e}"))?;
         let (writer, appends) = std_mpsc::channel();
         let db = kv.clone();
         std::thread::Builder::new()
             .name("extws-history".into())
             .spawn(move || write_forever(&db, &hub, &appends))
-            .expect("spawning the history writer");
-        Self { kv, writer }
+            .map_err(|e| anyhow::anyhow!("starting the push history writer: {e}"))?;
+        Ok(Self { kv, writer })
     }
 
     /// See [`super::HistoryStore::append`].

@@ -23,9 +23,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::history_embedded::EmbeddedHistory;
-use super::history_redis::RedisHistory;
+pub mod embedded;
+pub mod redis_stream;
+
 use crate::push::{Hub, PushError};
+use embedded::EmbeddedHistory;
+use redis_stream::RedisHistory;
 
 /// How much push history a tenant keeps (`[tenant.push]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,8 +132,11 @@ impl HistoryStore {
     }
 
     /// The embedded history in `kv`'s database, delivering to `hub`.
-    pub fn embedded(kv: &Arc<super::EmbeddedKv>, hub: Arc<Hub>) -> Self {
-        Self::Embedded(Arc::new(EmbeddedHistory::new(kv.clone(), hub)))
+    pub fn embedded(kv: &Arc<super::EmbeddedKv>, hub: Arc<Hub>) -> anyhow::Result<Self> {
+        Ok(Self::Embedded(Arc::new(EmbeddedHistory::new(
+            kv.clone(),
+            hub,
+        )?)))
     }
 
     /// The Redis history over `kv`'s connection.
@@ -163,5 +169,4 @@ mod tests {
 }
 
 #[cfg(test)]
-#[path = "history_tests.rs"]
 mod backend_tests;

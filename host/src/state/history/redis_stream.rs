@@ -1,4 +1,4 @@
-//! The Redis push history, shared by every node (see [`super::history`] for the contract).
+//! The Redis push history, shared by every node (see [`super`] for the contract).
 //!
 //! Keys of (tenant `ns`, user `id`), in the tenant's hash-tag slot like its key-value keys:
 //!
@@ -17,10 +17,10 @@ use std::sync::Arc;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
-use super::RedisKv;
-use super::history::{HistoryPolicy, HistoryRead};
-use super::redis::OP_TIMEOUT;
+use super::{HistoryPolicy, HistoryRead};
 use crate::push::{PushError, sequenced_channel};
+use crate::state::RedisKv;
+use crate::state::redis::OP_TIMEOUT;
 
 /// `KEYS[1]` = seq, `KEYS[2]` = log; `ARGV[1]` = size, `ARGV[2]` = TTL (ms), `ARGV[3]` = the
 /// envelope without its closing brace, `ARGV[4]` = the channel. Returns the `Seq`.
