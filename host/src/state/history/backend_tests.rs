@@ -83,6 +83,51 @@ async fn age(store: &HistoryStore) {
     assert_eq!(read.entries.len(), 1, "the forgotten entry stays gone");
 }
 
+/// 1,000 users pushed to, then nobody: once the TTL has passed their histories are gone
+/// without any further push (the embedded writer sweeps; Redis expires the keys).
+async fn forgotten(store: &HistoryStore) {
+    let short = HistoryPolicy {
+        size: 5,
+        ttl: Duration::from_secs(2),
+    };
+    let tasks: Vec<_> = (0..1000)
+        .map(|user| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for n in 0..7 {
+                    store.append("a", user, head(n), short).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // (Some may have expired already if the pushes took longer than the TTL.)
+    let (users, entries) = store.usage().await.unwrap();
+    assert!(
+        users > 0 && entries <= 5 * users,
+        "{users} users, {entries} entries"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store.usage().await.unwrap() != (0, 0) {
+        assert!(Instant::now() < deadline, "still {:?}", store.usage().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn embedded_forgets_idle_users() {
+    let dir = TempDir::new("history");
+    forgotten(&embedded(&dir).0).await;
+}
+
+#[tokio::test]
+async fn redis_forgets_idle_users() {
+    let server = RedisServer::start();
+    forgotten(&redis(&server).await).await;
+}
+
 #[tokio::test]
 async fn embedded_sequences_and_size() {
     let dir = TempDir::new("history");

@@ -10,12 +10,18 @@
 //! One writer thread does every append (group commit): it takes all the appends waiting, runs
 //! them in one write transaction, commits it durably, then delivers each envelope to the hub
 //! in `Seq` order and answers the callers. One fsync then covers a burst of pushes, and
-//! deliveries can never overtake each other.
+//! deliveries can never overtake each other. When no append comes for a second, the writer
+//! sweeps forgotten users itself, so 10,000 users pushed to once do not stay in the file until
+//! the next pushes.
 
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
 
-use redb::{ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{
+    ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, TableDefinition,
+    WriteTransaction,
+};
 use tokio::sync::oneshot;
 
 use super::{HistoryPolicy, HistoryRead, fresh_start, now_ms, sequenced};
@@ -29,8 +35,12 @@ const EXPIRY: TableDefinition<(u64, &str, i64), ()> = TableDefinition::new("push
 
 /// Appends one write transaction takes at most.
 const BATCH: usize = 256;
-/// Forgotten users one transaction drops (their whole history).
+/// Forgotten users an appending transaction drops (their whole history).
 const PURGE_USERS: usize = 16;
+/// How long the writer waits for an append before it sweeps forgotten users on its own.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// Forgotten users one sweep drops.
+const SWEEP_USERS: usize = 2000;
 
 /// One push waiting for the writer.
 struct Append {
@@ -88,6 +98,16 @@ impl EmbeddedHistory {
         answer.await.map_err(|_| gone())?
     }
 
+    /// Users with a history and entries kept, over every tenant (for tools and benchmarks).
+    pub fn usage(&self) -> Result<(u64, u64), crate::state::KvError> {
+        self.kv.db().with_db(|db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let users = txn.open_table(USERS).map_err(storage)?;
+            let log = txn.open_table(LOG).map_err(storage)?;
+            Ok((users.len().map_err(storage)?, log.len().map_err(storage)?))
+        })
+    }
+
     /// See [`super::HistoryStore::read`].
     pub async fn read(
         &self,
@@ -138,9 +158,20 @@ impl EmbeddedHistory {
     }
 }
 
-/// The writer thread: batches, commits, delivers, answers; until every sender is gone.
+/// The writer thread: batches, commits, delivers, answers; sweeps when idle; until every
+/// sender is gone.
 fn write_forever(kv: &EmbeddedKv, hub: &Hub, appends: &std_mpsc::Receiver<Append>) {
-    while let Ok(first) = appends.recv() {
+    loop {
+        let first = match appends.recv_timeout(SWEEP_EVERY) {
+            Ok(first) => first,
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = sweep(kv) {
+                    tracing::debug!(error = %e, "push history: sweep failed");
+                }
+                continue;
+            }
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         let mut batch = vec![first];
         while batch.len() < BATCH {
             match appends.try_recv() {
@@ -154,10 +185,10 @@ fn write_forever(kv: &EmbeddedKv, hub: &Hub, appends: &std_mpsc::Receiver<Append
             {
                 let mut tables = Tables::open(&txn)?;
                 let now = now_ms();
-                tables.purge_forgotten(now)?;
                 for a in &batch {
                     envelopes.push(tables.append(&a.tenant, a.user, &a.head, a.policy, now)?);
                 }
+                tables.purge_forgotten(now, PURGE_USERS)?;
             }
             txn.commit().map_err(storage)?;
             Ok(envelopes)
@@ -195,11 +226,11 @@ impl<'t> Tables<'t> {
         })
     }
 
-    /// Drops up to [`PURGE_USERS`] users whose history has expired, entries and all.
-    fn purge_forgotten(&mut self, now: u64) -> Result<(), Failure> {
+    /// Drops up to `max` users whose history has expired, entries and all.
+    fn purge_forgotten(&mut self, now: u64, max: usize) -> Result<(), Failure> {
         let mut dead = Vec::new();
         let range = (0, "", i64::MIN)..(now.saturating_add(1), "", i64::MIN);
-        for row in self.expiry.range(range).map_err(storage)?.take(PURGE_USERS) {
+        for row in self.expiry.range(range).map_err(storage)?.take(max) {
             let (k, _) = row.map_err(storage)?;
             let (expires, tenant, user) = k.value();
             dead.push((expires, tenant.to_owned(), user));
@@ -287,6 +318,25 @@ impl<'t> Tables<'t> {
             .map_err(storage)?;
         Ok((seq, envelope))
     }
+}
+
+/// Drops forgotten users when there are any (a read first: an idle store writes nothing).
+fn sweep(kv: &EmbeddedKv) -> Result<(), crate::state::KvError> {
+    kv.db().with_db(|db| {
+        let now = now_ms();
+        let range = (0, "", i64::MIN)..(now.saturating_add(1), "", i64::MIN);
+        let due = {
+            let txn = db.begin_read().map_err(storage)?;
+            let expiry = txn.open_table(EXPIRY).map_err(storage)?;
+            expiry.range(range).map_err(storage)?.next().is_some()
+        };
+        if due {
+            let txn = db.begin_write().map_err(storage)?;
+            Tables::open(&txn)?.purge_forgotten(now, SWEEP_USERS)?;
+            txn.commit().map_err(storage)?;
+        }
+        Ok(())
+    })
 }
 
 /// Splits a log value into its timestamp and envelope.

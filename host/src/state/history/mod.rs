@@ -131,6 +131,20 @@ impl HistoryStore {
         }
     }
 
+    /// (users with a history, entries kept) over every tenant: for tools and benchmarks.
+    pub async fn usage(&self) -> Result<(u64, u64), PushError> {
+        match self {
+            Self::Embedded(h) => {
+                let h = h.clone();
+                tokio::task::spawn_blocking(move || h.usage())
+                    .await
+                    .map_err(|e| PushError::Unavailable(e.to_string()))?
+                    .map_err(|e| PushError::Unavailable(e.to_string()))
+            }
+            Self::Redis(h) => h.usage().await,
+        }
+    }
+
     /// The embedded history in `kv`'s database, delivering to `hub`.
     pub fn embedded(kv: &Arc<super::EmbeddedKv>, hub: Arc<Hub>) -> anyhow::Result<Self> {
         Ok(Self::Embedded(Arc::new(EmbeddedHistory::new(

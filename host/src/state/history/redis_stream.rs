@@ -133,6 +133,38 @@ impl RedisHistory {
         })
     }
 
+    /// Users with a history and entries kept, over every tenant (a `SCAN`: for tools and
+    /// benchmarks, not for serving).
+    pub async fn usage(&self) -> Result<(u64, u64), PushError> {
+        let unavailable = |e: redis::RedisError| PushError::Unavailable(format!("redis: {e}"));
+        let mut conn = self.conn.clone();
+        let (mut cursor, mut users, mut entries) = (0u64, 0u64, 0u64);
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg("extws:*:plog:*")
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            for key in keys {
+                let len: u64 = redis::cmd("XLEN")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                users += 1;
+                entries += len;
+            }
+            if next == 0 {
+                return Ok((users, entries));
+            }
+            cursor = next;
+        }
+    }
+
     async fn run<T: redis::FromRedisValue>(
         &self,
         inv: redis::ScriptInvocation<'_>,
