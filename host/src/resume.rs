@@ -5,6 +5,12 @@
 //! push after `SEQ`, in order. The session then drops live pushes up to the newest `Seq` the
 //! read saw ([`Plan::floor`]): it registered for live pushes *before* reading, so nothing falls
 //! between the replay and the live ones, and nothing comes twice.
+//!
+//! Topic publishes are left out on purpose: a connection's topics are chosen by a handler
+//! (`push.subscribe`) during a call, after the handshake, so a resume for them would need the
+//! guest to pass the last `Seq` it saw through `subscribe` (a WIT change) and the host to replay
+//! in the middle of that call, with a history per topic. A user's pushes have a subscriber the
+//! host knows at the handshake — the authenticated user — so their resume needs neither.
 
 use tokio_tungstenite::tungstenite::http;
 
