@@ -24,11 +24,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub mod embedded;
-pub mod redis_stream;
+pub mod redis_list;
 
 use crate::push::{Hub, PushError};
 use embedded::EmbeddedHistory;
-use redis_stream::RedisHistory;
+use redis_list::RedisHistory;
 
 /// How much push history a tenant keeps (`[tenant.push]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,11 @@ impl HistoryStore {
         head: String,
         policy: HistoryPolicy,
     ) -> Result<u64, PushError> {
+        if !policy.enabled() {
+            return Err(PushError::Invalid(
+                "push history is off for this tenant".into(),
+            ));
+        }
         match self {
             Self::Embedded(h) => h.append(tenant, user, head, policy).await,
             Self::Redis(h) => h.append(tenant, user, &head, policy).await,
