@@ -260,6 +260,36 @@ async fn forgotten_after(services: &Services, policy: HistoryPolicy) -> anyhow::
 }
 
 impl HistoryReport {
+    /// What must hold whatever the machine: the storm's history is trimmed to `size` per user,
+    /// forgotten after the TTL, and a second storm reuses the space of the first (within 25 %
+    /// and 1 MiB). Each failure is described.
+    pub fn failures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.storms {
+            let bound = s.users as u64 * u64::from(s.history_size);
+            if s.kept.1 > bound {
+                out.push(format!(
+                    "{}: {} entries kept, over {bound}",
+                    s.backend, s.kept.1
+                ));
+            }
+            if s.kept_forgotten != (0, 0) {
+                let (users, entries) = s.kept_forgotten;
+                out.push(format!(
+                    "{}: {users} users, {entries} entries left after the TTL",
+                    s.backend
+                ));
+            }
+            if s.bytes_second_storm > s.bytes_after + s.bytes_after / 4 + (1 << 20) {
+                out.push(format!(
+                    "{}: the store grew from {} to {} bytes over a second storm",
+                    s.backend, s.bytes_after, s.bytes_second_storm
+                ));
+            }
+        }
+        out
+    }
+
     /// The tables of docs/benchmarks.md.
     pub fn markdown(&self) -> String {
         let mut out = String::from(

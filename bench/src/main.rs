@@ -295,7 +295,18 @@ fn main() -> anyhow::Result<()> {
             )?;
             std::fs::write(out.join("history.md"), report.markdown())?;
             println!("{}", report.markdown());
-            Ok(())
+            let failures = report.failures();
+            for f in &failures {
+                println!("FAIL {f}");
+            }
+            if failures.is_empty() {
+                println!(
+                    "PASS the storm's history stayed within its size, was forgotten after the TTL, and its space was reused"
+                );
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
         }
         Command::Report { input, out } => {
             let text = std::fs::read_to_string(&input)
