@@ -58,16 +58,9 @@ pub struct EmbeddedHistory {
 }
 
 impl EmbeddedHistory {
-    /// Creates the tables if needed and starts the writer thread (it ends when this is
-    /// dropped).
+    /// Starts the writer thread (it ends when this is dropped). The tables are created by the
+    /// first append: a server whose tenants never push to users keeps the file as it was.
     pub fn new(kv: Arc<EmbeddedKv>, hub: Arc<Hub>) -> anyhow::Result<Self> {
-        kv.db()
-            .with_db(|db| {
-                let txn = db.begin_write().map_err(storage)?;
-                Tables::open(&txn)?;
-                txn.commit().map_err(storage)
-            })
-            .map_err(|e| anyhow::anyhow!("creating the push history tables: {e}"))?;
         let (writer, appends) = std_mpsc::channel();
         let db = kv.clone();
         std::thread::Builder::new()
@@ -102,8 +95,9 @@ impl EmbeddedHistory {
     pub fn usage(&self) -> Result<(u64, u64), crate::state::KvError> {
         self.kv.db().with_db(|db| {
             let txn = db.begin_read().map_err(storage)?;
-            let users = txn.open_table(USERS).map_err(storage)?;
-            let log = txn.open_table(LOG).map_err(storage)?;
+            let (Some(users), Some(log)) = (readable(&txn, USERS)?, readable(&txn, LOG)?) else {
+                return Ok((0, 0));
+            };
             Ok((users.len().map_err(storage)?, log.len().map_err(storage)?))
         })
     }
@@ -121,13 +115,15 @@ impl EmbeddedHistory {
         let read = move || {
             kv.db().with_db(|db| {
                 let txn = db.begin_read().map_err(storage)?;
-                let users = txn.open_table(USERS).map_err(storage)?;
-                let log = txn.open_table(LOG).map_err(storage)?;
                 let now = now_ms();
                 let mut out = HistoryRead {
                     now_ms: now,
                     latest: None,
                     entries: Vec::new(),
+                };
+                let (Some(users), Some(log)) = (readable(&txn, USERS)?, readable(&txn, LOG)?)
+                else {
+                    return Ok(out);
                 };
                 let row = users.get((tenant.as_str(), user)).map_err(storage)?;
                 let Some((latest, _, expires)) = row.map(|g| g.value()) else {
@@ -327,8 +323,10 @@ fn sweep(kv: &EmbeddedKv) -> Result<(), crate::state::KvError> {
         let range = (0, "", i64::MIN)..(now.saturating_add(1), "", i64::MIN);
         let due = {
             let txn = db.begin_read().map_err(storage)?;
-            let expiry = txn.open_table(EXPIRY).map_err(storage)?;
-            expiry.range(range).map_err(storage)?.next().is_some()
+            match readable(&txn, EXPIRY)? {
+                Some(expiry) => expiry.range(range).map_err(storage)?.next().is_some(),
+                None => false,
+            }
         };
         if due {
             let txn = db.begin_write().map_err(storage)?;
@@ -337,6 +335,18 @@ fn sweep(kv: &EmbeddedKv) -> Result<(), crate::state::KvError> {
         }
         Ok(())
     })
+}
+
+/// A table for reading; `None` before the first append has created it.
+fn readable<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, Failure> {
+    match txn.open_table(table) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(storage(e)),
+    }
 }
 
 /// Splits a log value into its timestamp and envelope.
