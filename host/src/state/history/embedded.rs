@@ -54,7 +54,20 @@ struct Append {
 /// The embedded history: reads on tokio's blocking pool, appends through the writer thread.
 pub struct EmbeddedHistory {
     kv: Arc<EmbeddedKv>,
-    writer: std_mpsc::Sender<Append>,
+    /// `None` only while dropping.
+    writer: Option<std_mpsc::Sender<Append>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for EmbeddedHistory {
+    /// Stops the writer and waits for it: it holds the database, and a server started again
+    /// on the same directory must be able to open it.
+    fn drop(&mut self) {
+        drop(self.writer.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl EmbeddedHistory {
@@ -63,11 +76,15 @@ impl EmbeddedHistory {
     pub fn new(kv: Arc<EmbeddedKv>, hub: Arc<Hub>) -> anyhow::Result<Self> {
         let (writer, appends) = std_mpsc::channel();
         let db = kv.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("extws-history".into())
             .spawn(move || write_forever(&db, &hub, &appends))
             .map_err(|e| anyhow::anyhow!("starting the push history writer: {e}"))?;
-        Ok(Self { kv, writer })
+        Ok(Self {
+            kv,
+            writer: Some(writer),
+            thread: Some(thread),
+        })
     }
 
     /// See [`super::HistoryStore::append`].
@@ -87,7 +104,8 @@ impl EmbeddedHistory {
             reply,
         };
         let gone = || PushError::Unavailable("the history writer stopped".into());
-        self.writer.send(append).map_err(|_| gone())?;
+        let writer = self.writer.as_ref().ok_or_else(gone)?;
+        writer.send(append).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 
