@@ -6,7 +6,9 @@
 #      bench/predecessor/requirements.txt) under $HOME/.cache/extws-wasm, unless it exists;
 #   3. run the criterion micro-benchmark (instantiate+call and warm call per guest language);
 #   4. run the suite (every system and scenario in one invocation) and write
-#      target/bench/results.json, target/bench/results.md and target/bench/chart.png.
+#      target/bench/results.json, target/bench/results.md and target/bench/chart.png;
+#   5. push history: cost per push on vs off (embedded, Redis) and a 10,000-user push storm's
+#      footprint -> target/bench/history.{json,md} (quick: about a minute).
 #
 # BENCH=quick (default, under ~3 minutes once built) or BENCH=full (10,000 idle connections,
 # every language in every lifecycle, longer windows: ~15-20 minutes).
@@ -73,4 +75,6 @@ suite_args=(suite --mode "$mode" --out "$out" --repo "$repo"
     --compile-cache "$out/compile-cache" --criterion "$CARGO_TARGET_DIR/criterion/calc")
 [[ -n $python ]] && suite_args+=(--python "$python")
 "$CARGO_TARGET_DIR/release/extws-bench" "${suite_args[@]}" "$@" >/dev/null
-echo "== done: $out/results.md, $out/results.json, $out/chart.png" >&2
+echo "== push history ($mode)" >&2
+"$CARGO_TARGET_DIR/release/extws-bench" history --mode "$mode" --out "$out" >/dev/null
+echo "== done: $out/results.md, $out/results.json, $out/chart.png, $out/history.md" >&2

@@ -6,12 +6,15 @@
 //! * [`suite`] — every scenario against every system in one invocation;
 //! * [`report`] / [`chart`] — results.json, results.md and chart.png;
 //! * [`soak`] / [`soak_chart`] — `make soak`: long mixed load, RSS/fds/p99 sampled, soak.png;
-//! * [`calc`] — the calc logic compiled into the `native` baseline.
+//! * [`calc`] — the calc logic compiled into the `native` baseline;
+//! * [`history`] — `extws-bench history`: push history's cost per push, and a 10,000-user
+//!   push storm's footprint in the store.
 //!
 //! `docs/benchmarks.md` explains how to run it and how to read the outputs.
 
 pub mod calc;
 pub mod chart;
+pub mod history;
 pub mod load;
 pub mod procstat;
 pub mod report;

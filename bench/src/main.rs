@@ -1,5 +1,6 @@
-//! `extws-bench`: the benchmark suite (`suite`), one ad-hoc load run (`load`), and re-rendering
-//! of a results.json (`report`). See docs/benchmarks.md.
+//! `extws-bench`: the benchmark suite (`suite`), one ad-hoc load run (`load`), push history's
+//! cost and footprint (`history`), and re-rendering of a results.json (`report`). See
+//! docs/benchmarks.md.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -115,6 +116,16 @@ enum Command {
         guests: PathBuf,
         /// Output directory.
         #[arg(long, default_value = "target/soak")]
+        out: PathBuf,
+    },
+    /// Push history: cost per push on vs off (embedded and Redis) and a push storm to 10,000
+    /// users nobody is connected as; writes history.json and history.md.
+    History {
+        /// quick (~1 minute) or full.
+        #[arg(long, value_enum, default_value = "quick")]
+        mode: ModeArg,
+        /// Output directory.
+        #[arg(long, default_value = "target/bench")]
         out: PathBuf,
     },
     /// Re-render results.md and chart.png from a results.json.
@@ -252,6 +263,46 @@ fn main() -> anyhow::Result<()> {
                 args.out.display()
             );
             if report.verdicts.iter().all(|v| v.pass) {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+        Command::History { mode, out } => {
+            let quick = matches!(mode, ModeArg::Quick);
+            let scratch =
+                std::env::temp_dir().join(format!("extws-bench-history-{}", std::process::id()));
+            let args = extws_bench::history::HistoryArgs {
+                sequential: if quick { 200 } else { 2000 },
+                concurrent: if quick { 6400 } else { 64_000 },
+                in_flight: 64,
+                storm_users: 10_000,
+                // Quick: 3 pushes each, 2 kept (trimmed by size), forgotten after 10 s.
+                storm_pushes: if quick { 3 } else { 30 },
+                storm_policy: extws_wasm::state::HistoryPolicy {
+                    size: if quick { 2 } else { 20 },
+                    ttl: Duration::from_secs(if quick { 10 } else { 90 }),
+                },
+                dir: scratch.clone(),
+            };
+            let report = extws_bench::history::run(&args);
+            let _ = std::fs::remove_dir_all(&scratch);
+            let report = report?;
+            std::fs::create_dir_all(&out)?;
+            std::fs::write(
+                out.join("history.json"),
+                serde_json::to_string_pretty(&report)?,
+            )?;
+            std::fs::write(out.join("history.md"), report.markdown())?;
+            println!("{}", report.markdown());
+            let failures = report.failures();
+            for f in &failures {
+                println!("FAIL {f}");
+            }
+            if failures.is_empty() {
+                println!(
+                    "PASS the storm's history stayed within its size, was forgotten after the TTL, and its space was reused"
+                );
                 Ok(())
             } else {
                 std::process::exit(1)

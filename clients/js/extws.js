@@ -8,6 +8,9 @@
 //   });
 //   const { result } = await client.request("CalculateRequest", { numbers: [2, 2] });
 //
+// Pushes to the user carry a `Seq`; the client remembers the last one and, on every reconnect,
+// asks the server to replay what it missed (`client.on("gap", ...)` says when some was lost).
+//
 // Works with any WHATWG-style WebSocket: browsers, Node >= 22's global one, or the `ws` package
 // passed as `options.WebSocket`. See README.md beside this file for the whole API.
 
@@ -61,6 +64,8 @@ export class TimeoutError extends Error {
 }
 
 const CLOSE_UNAUTHENTICATED = 4401;
+/** The server refused the resume Seq (malformed, or ahead of the user's latest). */
+const CLOSE_BAD_RESUME = 4400;
 
 const DEFAULTS = {
   transport: undefined, // "subprotocol" when initData is given, else "none"
@@ -73,6 +78,8 @@ const DEFAULTS = {
   maxAttempts: Infinity, // reconnect attempts in a row before giving up
   connectTimeoutMs: 15_000, // open (and, for "message", the AuthResponse)
   requestTimeoutMs: 30_000, // 0 disables
+  resume: true, // on reconnect, ask for the pushes missed since the last Seq
+  lastSeq: null, // a Seq saved from an earlier page (e.g. sessionStorage): resume from it
 };
 
 /** Opens a client and resolves once it is connected (and authenticated). */
@@ -88,8 +95,9 @@ export function base64url(text) {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** The URL and subprotocols of one connection attempt for a transport. */
-export function connectionTarget(url, transport, initData, paramName = "initData") {
+/** The URL and subprotocols of one connection attempt for a transport; `resume` (the last Seq
+ * seen, or null) goes in the query as `resume=N` (the "message" transport sends it in Auth). */
+export function connectionTarget(url, transport, initData, paramName = "initData", resume = null) {
   const u = new URL(url, globalThis.location?.href);
   if (u.protocol === "http:") u.protocol = "ws:";
   else if (u.protocol === "https:") u.protocol = "wss:";
@@ -111,6 +119,9 @@ export function connectionTarget(url, transport, initData, paramName = "initData
     default:
       throw new TypeError(`unknown transport ${JSON.stringify(transport)}: use one of ${TRANSPORTS.join(", ")}`);
   }
+  if (resume !== null && transport !== "message") {
+    u.search = `${u.search ? `${u.search}&` : "?"}resume=${resume}`;
+  }
   return { url: u.href, protocols };
 }
 
@@ -126,12 +137,13 @@ export class ExtwsClient {
   #retryTimer = null;
   #connecting = null; // { resolve, reject } of the connect() in progress
   #everOpened = false;
+  #lastSeq = null; // the newest Seq received (pushes to the user), or null
 
   /**
    * @param {string} url ws:, wss:, http(s): (mapped to ws(s):) or relative to the page.
    * @param {object} [options] see README.md: initData, transport, paramName, WebSocket, reconnect,
    *   initialDelayMs, maxDelayMs, factor, jitter, maxAttempts, connectTimeoutMs, requestTimeoutMs,
-   *   shouldReconnect(closeCode, reason) -> boolean.
+   *   shouldReconnect(closeCode, reason) -> boolean, resume, lastSeq.
    */
   constructor(url, options = {}) {
     const opts = { ...DEFAULTS, ...options };
@@ -148,8 +160,12 @@ export class ExtwsClient {
       throw new TypeError("no WebSocket implementation: pass options.WebSocket (e.g. the `ws` package)");
     }
     connectionTarget(url, opts.transport, opts.initData, opts.paramName); // validates the URL early
+    if (opts.lastSeq !== null && !(Number.isSafeInteger(opts.lastSeq) && opts.lastSeq >= 0)) {
+      throw new TypeError("lastSeq must be a non-negative integer (a Seq the server sent) or null");
+    }
     this.url = url;
     this.#opts = opts;
+    this.#lastSeq = opts.lastSeq;
     /** The user from the AuthResponse (transport "message" only), else null. */
     this.user = null;
   }
@@ -161,6 +177,11 @@ export class ExtwsClient {
 
   get transport() {
     return this.#opts.transport;
+  }
+
+  /** The newest `Seq` of a push received (save it to resume after a page reload), or null. */
+  get lastSeq() {
+    return this.#lastSeq;
   }
 
   /** Connects (again, if closed). Resolves with the client once open and authenticated; rejects
@@ -267,7 +288,8 @@ export class ExtwsClient {
 
   #open() {
     const { transport, initData, paramName, connectTimeoutMs } = this.#opts;
-    const { url, protocols } = connectionTarget(this.url, transport, initData, paramName);
+    const resume = this.#opts.resume ? this.#lastSeq : null;
+    const { url, protocols } = connectionTarget(this.url, transport, initData, paramName, resume);
     this.#setState(this.#everOpened ? "reconnecting" : "connecting", { attempt: this.#attempt });
     let ws;
     try {
@@ -291,7 +313,8 @@ export class ExtwsClient {
       open: () => {
         opened = true;
         if (transport === "message") {
-          ws.send(JSON.stringify({ Type: "Auth", Data: { initData } }));
+          const data = resume === null ? { initData } : { initData, resume };
+          ws.send(JSON.stringify({ Type: "Auth", Data: data }));
         } else {
           clearTimeout(connectTimer);
           this.#opened();
@@ -350,6 +373,9 @@ export class ExtwsClient {
   }
 
   #dispatch(message) {
+    if (Number.isSafeInteger(message.Seq) && (this.#lastSeq === null || message.Seq > this.#lastSeq)) {
+      this.#lastSeq = message.Seq;
+    }
     const entry = typeof message.Id === "number" ? this.#pending.get(message.Id) : undefined;
     if (entry && entry.sent) {
       this.#pending.delete(message.Id);
@@ -362,7 +388,12 @@ export class ExtwsClient {
       }
       return;
     }
-    for (const key of [message.Type, "*"]) {
+    const keys = message.Type === "ResumeGap" ? [message.Type, "gap", "*"] : [message.Type, "*"];
+    this.#emit(keys, message);
+  }
+
+  #emit(keys, message) {
+    for (const key of keys) {
       for (const fn of [...(this.#handlers.get(key) ?? [])]) {
         try {
           fn(message.Data ?? null, message);
@@ -388,6 +419,15 @@ export class ExtwsClient {
       ? new AuthError(`initData refused: ${reason || "unauthenticated"}`, details)
       : timedOut ? new TimeoutError(text) : new ConnectionError(text, details);
 
+    // The resume Seq was refused (it belongs to another history, or is corrupt): forget it, so
+    // the next attempt starts afresh, and tell the app it may have missed pushes.
+    const badResume = closeCode === CLOSE_BAD_RESUME && this.#lastSeq !== null;
+    if (badResume) {
+      const data = { resume: this.#lastSeq, first: null, latest: null, error: reason };
+      this.#lastSeq = null;
+      this.#emit(["gap"], { Type: "ResumeGap", Data: data });
+    }
+
     // Requests already sent can't be answered on another connection (and may not be idempotent).
     for (const [id, entry] of this.#pending) {
       if (!entry.sent) continue;
@@ -397,9 +437,11 @@ export class ExtwsClient {
     }
 
     const { reconnect, maxAttempts, shouldReconnect } = this.#opts;
-    const retry = this.#everOpened && !this.#connecting && reconnect
-      && !refused && this.#attempt < maxAttempts
-      && (!shouldReconnect || shouldReconnect(rawCode ?? closeCode, reason));
+    // A refused resume is retried (without it) even by a first connect(): it is no fault of
+    // the connection.
+    const retry = reconnect && !refused && this.#attempt < maxAttempts
+      && (badResume || (this.#everOpened && !this.#connecting
+        && (!shouldReconnect || shouldReconnect(rawCode ?? closeCode, reason))));
     if (!retry) {
       this.#finish(error);
       return;

@@ -1,5 +1,8 @@
-// The demo Mini App: a calc form and a "who am I" button over extws-wasm, using the JS client.
-// ./extws.js is a symlink to clients/js/extws.js (the server serves one directory).
+// The demo Mini App: a calc form, a "who am I" button and a list of pushed Notices over
+// extws-wasm, using the JS client. ./extws.js is a symlink to clients/js/extws.js (the server
+// serves one directory). Pushes survive reconnects: the client resumes from the last Seq it saw,
+// and the page keeps that Seq in sessionStorage so a reload (Telegram on iOS reloads a Mini App
+// when the user switches apps) resumes too.
 import { AuthError, ExtwsClient, HandlerException } from "./extws.js";
 
 const $ = (id) => document.getElementById(id);
@@ -43,6 +46,7 @@ function setStatus(state, text) {
   const usable = state === "open";
   $("calc-submit").disabled = !usable;
   $("whoami").disabled = !usable;
+  $("notify").disabled = !usable;
   $("reconnect").hidden = state !== "closed";
 }
 
@@ -63,7 +67,27 @@ const transport = initData ? (query.get("transport") ?? "message") : "none";
 const server = query.get("server") ?? new URL("/", location.href).href; // same origin by default
 $("transport").textContent = `transport: ${transport}`;
 
-const client = new ExtwsClient(server, { initData, transport });
+const SEQ_KEY = "extws-demo.lastSeq";
+const saved = Number(sessionStorage.getItem(SEQ_KEY));
+const lastSeq = Number.isSafeInteger(saved) && saved > 0 ? saved : null;
+const client = new ExtwsClient(server, { initData, transport, lastSeq });
+
+client.on("Notice", (data, message) => {
+  const item = document.createElement("li");
+  item.textContent = data?.text ?? "";
+  if (message.Seq !== undefined) item.dataset.seq = String(message.Seq);
+  $("notices").append(item);
+  if (client.lastSeq !== null) sessionStorage.setItem(SEQ_KEY, String(client.lastSeq));
+});
+
+client.on("gap", ({ error }) => {
+  // Some pushes were lost (the history no longer reached back far enough): refetch state here.
+  $("gap").textContent = error
+    ? "The saved position was refused; some notifications may be missing."
+    : "Some notifications were missed while offline.";
+  $("gap").hidden = false;
+  if (client.lastSeq === null) sessionStorage.removeItem(SEQ_KEY);
+});
 
 client.onState((state, { attempt, delayMs, error }) => {
   switch (state) {
@@ -132,6 +156,18 @@ $("whoami").addEventListener("click", async () => {
     $("user").textContent = userLine(user);
     $("user-json").textContent = JSON.stringify(user, null, 2);
     $("user-json").hidden = false;
+  } catch (error) {
+    showError(describe(error));
+  }
+});
+
+let myId = null;
+$("notify-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError("");
+  try {
+    myId ??= client.user?.id ?? (await client.request("WhoAmIRequest")).user?.id;
+    await client.request("NotifyUserRequest", { user: myId, text: $("notify-text").value });
   } catch (error) {
     showError(describe(error));
   }

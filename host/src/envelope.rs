@@ -102,6 +102,9 @@ pub enum ErrorCode {
     RateLimited,
     /// The connection has not authenticated yet.
     Unauthenticated,
+    /// The `resume` Seq is malformed or ahead of the user's latest (then the connection
+    /// closes with 4400).
+    InvalidResume,
 }
 
 impl ErrorCode {
@@ -118,6 +121,7 @@ impl ErrorCode {
             Self::Overloaded => "overloaded",
             Self::RateLimited => "rate_limited",
             Self::Unauthenticated => "unauthenticated",
+            Self::InvalidResume => "invalid_resume",
         }
     }
 }

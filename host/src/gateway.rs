@@ -200,8 +200,9 @@ impl Gateway {
         }
         info!(authenticated = session.is_some(), "connected");
         let dispatcher = Dispatcher::new(tenant.clone(), session);
+        let resume = crate::resume::from_request(request);
         Ok(Admitted {
-            connection: Connection::new(dispatcher, slot),
+            connection: Connection::new(dispatcher, slot, resume),
             subprotocol: subprotocol.filter(|p| http::HeaderValue::from_str(p).is_ok()),
             key,
         })

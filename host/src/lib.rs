@@ -14,6 +14,8 @@
 //! * [`updates`] — bot updates (webhook or `getUpdates` polling) delivered to the components as
 //!   `telegram.<kind>` messages, at most once per tenant.
 //! * [`session`] — one upgraded connection's loop: socket, timers, pushes, shutdown.
+//! * [`resume`] — session resume: the client's last `Seq`, checked, and the replay of the
+//!   pushes it missed (with `ResumeGap` when they are gone) before live ones.
 //! * [`dispatch`] — a frame in, replies and close out; no sockets.
 //! * [`watch`] — `--watch`: reload a component when its file changes.
 //! * [`tenants`] — each tenant's route, auth, limits and admission (calls, connections, rate).
@@ -22,12 +24,13 @@
 //!   the host side of each import; knows nothing of sockets, envelopes or metrics.
 //! * [`api`] — a component's self-description (`describe`): JSON Schema per `Type`, checked
 //!   before an instance is created, and TypeScript declarations for `clients/js`.
-//! * [`state`] — [`state::Services`]: the key-value store (embedded redb or Redis) and the push
-//!   bus, shared by all tenants.
+//! * [`state`] — [`state::Services`]: the key-value store (embedded redb or Redis), the push
+//!   bus and the push history (per-user `Seq`s, bounded by size and age), shared by all
+//!   tenants.
 //! * [`telegram`] — the Bot API as a tenant's capability: token, allowed methods, flood limits.
 //! * [`outbound`] — requests the host makes for guests: allowed origins, the internal-address
 //!   rule, and the one HTTP client (used by `wasi:http` and the Bot API).
-//! * [`push`] — server push: this server's connections (the hub) and the bus between servers.
+//! * [`push`] — server push: the bus between servers; [`push::hub`], this server's connections.
 //! * [`envelope`] — the `{"Type","Data","Id"}` JSON in and out, `HandlerException` envelopes.
 //! * [`metrics`] — Prometheus metrics per tenant, one registry per server.
 //! * [`auth`] — initData transports and sessions; [`auth::telegram`] is the pure validator.
@@ -47,6 +50,7 @@ pub mod http;
 pub mod metrics;
 pub mod outbound;
 pub mod push;
+pub mod resume;
 pub mod routing;
 pub mod runtime;
 pub mod scaffold;

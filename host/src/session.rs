@@ -1,5 +1,6 @@
 //! One upgraded connection's loop: the socket, the auth and keep-alive timers, pushes and
-//! shutdown, in one `select!`. What a frame means is [`crate::dispatch`]'s business; this file
+//! shutdown, in one `select!`. Once authenticated, a resuming client first gets what it missed
+//! ([`crate::resume`]); live pushes it already got that way are dropped here. What a frame means is [`crate::dispatch`]'s business; this file
 //! only moves frames and enforces time: every write has a deadline, so a client that stops
 //! reading cannot pin its connection (or the server's shutdown).
 
@@ -13,12 +14,14 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::config::Timeouts;
 use crate::dispatch::{Close, Dispatcher, Outcome};
-use crate::push::Mailbox;
+use crate::push::{Mailbox, Pushed};
+use crate::resume::{self, Plan, Requested, ResumeError};
 use crate::runtime::Hook;
+use crate::runtime::StateAccess;
 use crate::shutdown::Shutdown;
 use crate::tenants::{ConnectionSlot, Tenant};
 
@@ -30,15 +33,25 @@ pub struct Connection {
     /// Pushes for this connection (registered once authenticated, when the server has state).
     mailbox: Option<Mailbox>,
     slot: ConnectionSlot,
+    /// The `Seq` the client resumes after (from the request; an `Auth` message may replace it).
+    resume: Requested,
+    /// Live pushes with a `Seq` up to this were replayed already.
+    floor: u64,
 }
 
+/// What an authenticated connection sends first: the resume's frames, then maybe a close.
+type Resumed = (Vec<String>, Option<Close>);
+
 impl Connection {
-    /// A connection handled by `dispatcher`, holding its tenant's connection slot.
-    pub fn new(dispatcher: Dispatcher, slot: ConnectionSlot) -> Self {
+    /// A connection handled by `dispatcher`, holding its tenant's connection slot; `resume`
+    /// is what its request asked ([`resume::from_request`]).
+    pub fn new(dispatcher: Dispatcher, slot: ConnectionSlot, resume: Requested) -> Self {
         Self {
             dispatcher,
             mailbox: None,
             slot,
+            resume,
+            floor: 0,
         }
     }
 
@@ -47,16 +60,54 @@ impl Connection {
         self.dispatcher.tenant()
     }
 
-    /// Registers for pushes and runs the `on-connect` hooks.
-    async fn on_authenticated(&mut self) {
+    /// Registers for pushes, plans the resume (after registering: a push during the read is
+    /// then either in the replay or in the mailbox) and runs the `on-connect` hooks.
+    async fn on_authenticated(&mut self) -> Resumed {
         let tenant = self.dispatcher.tenant().clone();
+        let mut plan = self.resume.clone().map(|_| Plan::default());
         if let (Some(state), Some(session)) = (&tenant.state, self.dispatcher.session()) {
             let user = session.user.as_ref().map(|u| u.id);
             let mailbox = state.bus.hub().register(tenant.name.clone(), user);
             self.dispatcher.attach(mailbox.id);
             self.mailbox = Some(mailbox);
+            if let (Ok(Some(after)), Some(user)) = (&self.resume, user) {
+                plan = replay_plan(state, &tenant.name, user, *after).await;
+            }
         }
         self.dispatcher.run_hooks(Hook::Connect).await;
+        match plan {
+            Ok(plan) => {
+                self.floor = plan.floor;
+                if !plan.frames.is_empty() {
+                    debug!(frames = plan.frames.len(), "resumed");
+                }
+                (plan.frames, None)
+            }
+            Err(e) => {
+                info!(error = %e, "resume refused");
+                (vec![e.envelope()], Some(Close::bad_resume(&e.to_string())))
+            }
+        }
+    }
+}
+
+/// What a client of `tenant`'s `user` resuming after `after` gets before live pushes.
+async fn replay_plan(
+    state: &StateAccess,
+    tenant: &str,
+    user: i64,
+    after: u64,
+) -> Result<Plan, ResumeError> {
+    let policy = state.push_history;
+    if !policy.enabled() {
+        return Ok(resume::no_history(after));
+    }
+    match state.history.read(tenant, user, after, policy).await {
+        Ok(read) => resume::plan(after, read),
+        Err(e) => {
+            warn!(error = %e, "resume: history unreachable; the client gets a gap");
+            Ok(resume::no_history(after))
+        }
     }
 }
 
@@ -68,10 +119,11 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), WsError> {
     let mut socket = Socket { ws, timeouts };
-    if connection.dispatcher.session().is_some() {
-        Box::pin(connection.on_authenticated()).await;
-    }
-    let result = match serve(&mut socket, &mut connection, shutdown).await {
+    let resumed = match connection.dispatcher.session() {
+        Some(_) => Box::pin(connection.on_authenticated()).await,
+        None => (Vec::new(), None),
+    };
+    let result = match serve(&mut socket, &mut connection, resumed, shutdown).await {
         Ok(Some(close)) => socket.close(close).await,
         Ok(None) => Ok(()),
         Err(e) => Err(e),
@@ -118,12 +170,17 @@ impl Socket<'_> {
     }
 }
 
-/// The loop; returns the close to send, or none when the client went away.
+/// The loop, after sending what the resume produced; returns the close to send, or none when
+/// the client went away.
 async fn serve(
     socket: &mut Socket<'_>,
     connection: &mut Connection,
+    resumed: Resumed,
     mut shutdown: Shutdown,
 ) -> Result<Option<Close>, WsError> {
+    if let Some(close) = send_resumed(socket, resumed).await? {
+        return Ok(Some(close));
+    }
     let timeouts = socket.timeouts;
     let tenant = connection.tenant().clone();
     let auth_timer = tokio::time::sleep(tenant.auth.first_message_timeout);
@@ -165,7 +222,10 @@ async fn serve(
                 continue;
             }
             () = shutdown.recv() => return Ok(Some(Close::shutting_down())),
-            Some(text) = next_push(&mut connection.mailbox) => {
+            Some(Pushed { seq, text }) = next_push(&mut connection.mailbox) => {
+                if seq.is_some_and(|seq| seq <= connection.floor) {
+                    continue; // replayed already
+                }
                 tokio::select! {
                     sent = socket.ws.send(Message::text(text)) => sent?,
                     () = notified(overflow) => return Ok(Some(Close::slow_consumer())),
@@ -201,14 +261,31 @@ async fn deliver(
         {
             return Ok(Some(Close::too_many_for_user()));
         }
-        Box::pin(connection.on_authenticated()).await;
+        if let Some(resume) = outcome.resume {
+            connection.resume = resume;
+        }
+        let resumed = Box::pin(connection.on_authenticated()).await;
         info!("authenticated");
+        if let Some(close) = send_resumed(socket, resumed).await? {
+            return Ok(Some(close));
+        }
     }
     Ok(outcome.close)
 }
 
+/// Sends a resume's frames; its close, if any, is the caller's to send.
+async fn send_resumed(
+    socket: &mut Socket<'_>,
+    (frames, close): Resumed,
+) -> Result<Option<Close>, WsError> {
+    for frame in frames {
+        socket.send(Message::text(frame)).await?;
+    }
+    Ok(close)
+}
+
 /// The next push for this connection; never resolves without a mailbox.
-async fn next_push(mailbox: &mut Option<Mailbox>) -> Option<String> {
+async fn next_push(mailbox: &mut Option<Mailbox>) -> Option<Pushed> {
     match mailbox {
         Some(m) => m.messages.recv().await,
         None => std::future::pending().await,

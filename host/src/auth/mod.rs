@@ -8,6 +8,10 @@
 //! 3. the query string: `?initData=<urlencoded>` or `?tgWebAppData=<urlencoded>`, otherwise
 //!    the whole query string is the initData (the predecessor's form).
 //!
+//! Any of them may be combined with a session resume ([`crate::resume`]): `resume=SEQ` in the
+//! query (removed before the whole query string is read as initData), an `Extws-Resume`
+//! header, or `"resume"` in the `Auth` message.
+//!
 //! If none is present and the first-message transport is enabled, the connection is upgraded
 //! unauthenticated and must send `{"Type":"Auth","Data":{"initData":"..."}}` in time.
 
@@ -178,14 +182,19 @@ impl AuthPolicy {
         if self.enabled(Transport::Query)
             && let Some(query) = request.uri().query().filter(|q| !q.is_empty())
         {
-            return query_init_data(query).map(Some);
+            let raw = query_init_data(query)?;
+            // `?resume=N` alone carries no initData (it may come in the first message).
+            if !raw.is_empty() {
+                return Ok(Some(raw));
+            }
         }
         Ok(None)
     }
 }
 
 /// initData from a query string: the `initData` / `tgWebAppData` parameter when present,
-/// otherwise the whole query string.
+/// otherwise the whole query string less a `resume=` parameter (the session resume's, see
+/// [`crate::resume`]; Telegram signs no such field).
 fn query_init_data(query: &str) -> Result<String, InitDataError> {
     for piece in query.split('&') {
         if let Some((key, value)) = piece.split_once('=')
@@ -193,6 +202,11 @@ fn query_init_data(query: &str) -> Result<String, InitDataError> {
         {
             return telegram::form_decode(value);
         }
+    }
+    let resume = |piece: &&str| piece.starts_with("resume=");
+    if query.split('&').any(|p| resume(&p)) {
+        let rest: Vec<&str> = query.split('&').filter(|p| !resume(p)).collect();
+        return Ok(rest.join("&"));
     }
     Ok(query.to_string())
 }

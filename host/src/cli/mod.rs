@@ -148,6 +148,15 @@ pub struct ServeArgs {
     /// Key-value then lives in Redis and pushes travel over Redis pub/sub.
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
+    /// Push history per user: the last N pushes to each user are kept (and numbered with
+    /// `Seq`) so a client that reconnects with `resume=SEQ` gets what it missed. 0 turns it
+    /// off (user pushes are best-effort, without `Seq`).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub push_history_size: u32,
+    /// Seconds a pushed message stays in the history; a user's whole history is forgotten
+    /// this long after its last push.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub push_history_ttl: u64,
     /// Reload a component when its file changes, without dropping connections: in-flight
     /// messages finish on the old version, new ones use the new one; a component that fails
     /// to load leaves the old one running (and the log says why).

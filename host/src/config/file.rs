@@ -13,6 +13,7 @@ use super::{Config, Route, TenantConfig};
 use crate::auth::{AuthPolicy, Transport, Verifier, system_clock};
 use crate::runtime::{Capabilities, ComponentSpec, Lifecycle, PreopenedDir};
 use crate::state::Quota;
+use crate::state::history::DEFAULT_HISTORY;
 
 /// The file's top level.
 #[derive(Debug, Deserialize)]
@@ -55,6 +56,9 @@ struct TenantFile {
     /// `[tenant.state]`: key-value quota.
     #[serde(default)]
     state: StateFile,
+    /// `[tenant.push]`: push history for session resume.
+    #[serde(default)]
+    push: PushFile,
     /// `[tenant.telegram]`: Bot API access (none by default).
     telegram: Option<super::grants::TelegramSettings>,
     /// `[[tenant.component]]` tables, at least one.
@@ -106,6 +110,17 @@ struct StateFile {
     max_keys: Option<u64>,
     /// Most bytes (keys + values) the tenant may store.
     max_bytes: Option<u64>,
+}
+
+/// `[tenant.push]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PushFile {
+    /// Pushes kept per user for resume (0 = off). Default 100.
+    history_size: Option<u32>,
+    /// Seconds a push is kept; a user's history is forgotten this long after its last push.
+    /// Default 300.
+    history_ttl: Option<u64>,
 }
 
 /// `[tenant.capabilities]`.
@@ -269,6 +284,11 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
             max_bytes: t.state.max_bytes.unwrap_or(super::DEFAULT_QUOTA.max_bytes),
         },
         updates,
+        push_history: super::push_history(
+            t.push.history_size.unwrap_or(DEFAULT_HISTORY.size),
+            t.push.history_ttl.unwrap_or(DEFAULT_HISTORY.ttl.as_secs()),
+        )
+        .context("[tenant.push]")?,
     })
 }
 

@@ -186,3 +186,36 @@ fn bot_updates_are_one_mode_with_what_it_needs() {
     ));
     assert!(e.contains("needs the bot token"), "{e}");
 }
+
+#[test]
+fn push_history_defaults_and_bounds() {
+    use crate::state::history::DEFAULT_HISTORY;
+    let config = with("none = true", "", "Cargo.toml").unwrap();
+    assert_eq!(config.tenants[0].push_history, DEFAULT_HISTORY);
+    let config = with(
+        "none = true",
+        "[tenant.push]\nhistory_size = 0\nhistory_ttl = 60",
+        "Cargo.toml",
+    )
+    .unwrap();
+    let history = config.tenants[0].push_history;
+    assert!(!history.enabled());
+    assert_eq!(history.ttl, std::time::Duration::from_secs(60));
+    for (bad, key) in [
+        ("history_size = 10001", "history_size"),
+        ("history_ttl = 0", "history_ttl"),
+        ("history_ttl = 86401", "history_ttl"),
+        ("history_count = 3", "history_count"),
+    ] {
+        let e = format!(
+            "{:#}",
+            with(
+                "none = true",
+                &format!("[tenant.push]\n{bad}"),
+                "Cargo.toml"
+            )
+            .unwrap_err()
+        );
+        assert!(e.contains(key), "{bad}: {e}");
+    }
+}

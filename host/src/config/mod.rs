@@ -15,7 +15,8 @@ use anyhow::{Context as _, bail};
 use crate::auth::{AuthPolicy, Verifier, system_clock};
 use crate::cli::{AuthArgs, LimitArgs, ServeArgs};
 use crate::runtime::{Capabilities, ComponentSpec, EngineSettings, Lifecycle, Limits};
-use crate::state::Quota;
+use crate::state::history::{MAX_HISTORY_SIZE, MAX_HISTORY_TTL};
+use crate::state::{HistoryPolicy, Quota};
 use limits::LimitValues;
 
 /// Which connections belong to a tenant.
@@ -78,6 +79,8 @@ pub struct TenantConfig {
     pub quota: Quota,
     /// How the bot's updates reach its components (none: they do not).
     pub updates: Option<updates::Updates>,
+    /// Push history of the tenant's user pushes (`[tenant.push]`; size 0 = off).
+    pub push_history: HistoryPolicy,
 }
 
 /// The whole server configuration.
@@ -143,6 +146,22 @@ pub const DEFAULT_QUOTA: Quota = Quota {
     max_keys: 100_000,
     max_bytes: 64 << 20,
 };
+
+/// A checked push history policy: `size` entries (0 = off, at most [`MAX_HISTORY_SIZE`])
+/// kept `ttl_secs` seconds (1 s to [`MAX_HISTORY_TTL`]).
+pub fn push_history(size: u32, ttl_secs: u64) -> anyhow::Result<HistoryPolicy> {
+    if size > MAX_HISTORY_SIZE {
+        bail!("push history_size must be 0 (off) to {MAX_HISTORY_SIZE}, got {size}");
+    }
+    let ttl = Duration::from_secs(ttl_secs);
+    if ttl_secs == 0 || ttl > MAX_HISTORY_TTL {
+        bail!(
+            "push history_ttl must be 1 to {} seconds, got {ttl_secs}",
+            MAX_HISTORY_TTL.as_secs()
+        );
+    }
+    Ok(HistoryPolicy { size, ttl })
+}
 
 impl StateConfig {
     /// This (a file's) state settings with the command line's applied: `--redis` wins over
@@ -222,6 +241,7 @@ impl Config {
             static_dir: static_dir(args.static_dir.as_deref())?,
             quota: DEFAULT_QUOTA,
             updates,
+            push_history: push_history(args.push_history_size, args.push_history_ttl)?,
         };
         let mut config = Self::new(vec![tenant]);
         config.watch = args.watch;

@@ -57,6 +57,11 @@ impl Close {
         Self::new(1008, "too many connections for this user")
     }
 
+    /// The client's `resume` Seq is malformed or ahead of the user's latest.
+    pub fn bad_resume(detail: &str) -> Self {
+        Self::new(crate::resume::CLOSE_BAD_RESUME, detail)
+    }
+
     /// The client's push queue overflowed.
     pub fn slow_consumer() -> Self {
         Self::new(1008, "too slow: push queue full")

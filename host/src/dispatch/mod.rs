@@ -30,6 +30,8 @@ pub struct Outcome {
     pub close: Option<Close>,
     /// The frame authenticated the connection (first-message auth).
     pub authenticated: bool,
+    /// The `resume` of that `Auth` message, when it had one (see [`crate::resume`]).
+    pub resume: Option<crate::resume::Requested>,
 }
 
 impl Outcome {
@@ -238,9 +240,11 @@ impl Dispatcher {
         struct AuthData {
             #[serde(rename = "initData")]
             init_data: String,
+            #[serde(default)]
+            resume: Option<serde_json::Value>,
         }
-        let raw = serde_json::from_str::<AuthData>(request.data)
-            .map(|d| d.init_data)
+        let (raw, resume) = serde_json::from_str::<AuthData>(request.data)
+            .map(|d| (d.init_data, d.resume))
             .unwrap_or_default();
         match self.tenant.auth.validate(&raw) {
             Ok(session) => {
@@ -255,6 +259,7 @@ impl Dispatcher {
                     replies: vec![envelope::reply("AuthResponse", &data, request.id)],
                     close: None,
                     authenticated: true,
+                    resume: resume.map(|v| crate::resume::from_auth(Some(&v))),
                 }
             }
             Err(e) => {

@@ -50,6 +50,11 @@ impl EmbeddedKv {
         Ok(EmbeddedKv { db })
     }
 
+    /// The database (the push history keeps its tables in the same file).
+    pub(super) fn db(&self) -> &Reopening {
+        &self.db
+    }
+
     /// See [`super::KvStore::get`].
     pub fn get(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         self.db.with_db(|db| {

@@ -1,13 +1,16 @@
-//! Guest state: the server's [`Services`] (key-value store and push bus), opened once and
-//! shared by every tenant, each reaching only its own namespace.
+//! Guest state: the server's [`Services`] (key-value store, push bus and push history), opened
+//! once and shared by every tenant, each reaching only its own namespace.
 //!
 //! * [`kv`] — the public contract: [`KvStore`] and its operations.
 //! * [`types`] — [`Quota`], [`KvError`], the limits and the checks both backends share.
 //! * [`embedded`] — the default backend, a durable redb file under `--data-dir`, reopened
 //!   after an I/O error (`reopen`).
 //! * [`redis`] — the scale-out backend, shared by every node through one Redis server.
+//! * [`history`] — push history: per-user `Seq`s and the recent pushes, for session resume;
+//!   in the embedded file or in Redis.
 
 pub mod embedded;
+pub mod history;
 pub mod kv;
 pub mod redis;
 mod redis_scripts;
@@ -20,6 +23,7 @@ mod scenarios;
 mod test_support;
 
 pub use embedded::EmbeddedKv;
+pub use history::{HistoryPolicy, HistoryRead, HistoryStore};
 pub use kv::{
     KvError, KvStore, MAX_KEY_LEN, MAX_LIST_LIMIT, MAX_NS_LEN, MAX_TTL, MAX_VALUE_LEN, Quota,
 };
@@ -39,6 +43,8 @@ pub struct Services {
     pub kv: KvStore,
     /// Push bus.
     pub bus: Bus,
+    /// Push history (used by tenants whose `history_size` is not 0).
+    pub history: HistoryStore,
 }
 
 impl Services {
@@ -49,22 +55,29 @@ impl Services {
         data_dir: Option<&std::path::Path>,
     ) -> anyhow::Result<Option<Self>> {
         if let Some(url) = redis {
-            let kv = KvStore::connect_redis(url)
+            let redis = RedisKv::connect(url)
                 .await
                 .with_context(|| format!("connecting to Redis at {url}"))?;
             let bus = Bus::redis(url).await?;
+            let history = HistoryStore::redis(&redis);
+            let kv = KvStore::Redis(redis);
             tracing::info!("state and push: Redis");
-            return Ok(Some(Self { kv, bus }));
+            return Ok(Some(Self { kv, bus, history }));
         }
         let Some(dir) = data_dir else {
             return Ok(None);
         };
-        let kv = KvStore::open_embedded(dir)
-            .with_context(|| format!("opening the state store in {}", dir.display()))?;
+        let embedded = Arc::new(
+            EmbeddedKv::open(dir)
+                .with_context(|| format!("opening the state store in {}", dir.display()))?,
+        );
         tracing::info!(dir = %dir.display(), "state: embedded store; push: in-process");
+        let hub = Arc::new(crate::push::Hub::default());
+        let history = HistoryStore::embedded(&embedded, hub.clone())?;
         Ok(Some(Self {
-            kv,
-            bus: Bus::Local(Arc::default()),
+            kv: KvStore::Embedded(embedded),
+            bus: Bus::Local(hub),
+            history,
         }))
     }
 

@@ -104,6 +104,11 @@ impl RedisKv {
         })
     }
 
+    /// The shared connection (the push history uses it too).
+    pub(super) fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
     /// Whether Redis answers a PING (readiness).
     pub async fn ping(&self) -> Result<(), KvError> {
         let mut conn = self.conn.clone();

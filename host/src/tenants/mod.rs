@@ -82,6 +82,8 @@ impl Tenant {
                 kv: s.kv.clone(),
                 quota: config.quota,
                 bus: s.bus.clone(),
+                history: s.history.clone(),
+                push_history: config.push_history,
             }),
             calls: CallSlots::new(limits.max_concurrency, limits.max_queue),
             connections: Arc::new(ConnectionCount::new(name.clone(), limits, metrics.clone())),

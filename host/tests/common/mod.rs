@@ -58,6 +58,7 @@ pub fn tenant(name: &str, components: &[&str]) -> TenantConfig {
         static_dir: None,
         quota: extws_wasm::config::DEFAULT_QUOTA,
         updates: None,
+        push_history: extws_wasm::state::history::DEFAULT_HISTORY,
     }
 }
 
@@ -163,6 +164,17 @@ pub async fn expect_close(ws: &mut Ws) -> Option<CloseFrame> {
             None | Some(Err(_)) => return None,
         }
     }
+}
+
+/// A pushed envelope without its `Seq` (user pushes carry one while push history is on), and
+/// the `Seq`.
+pub fn without_seq(envelope: &str) -> (String, Option<u64>) {
+    let mut v: serde_json::Value = serde_json::from_str(envelope).unwrap();
+    let seq = v.as_object_mut().unwrap().remove("Seq");
+    (
+        v.to_string(),
+        seq.map(|s| s.as_u64().expect("Seq is an integer")),
+    )
 }
 
 /// The `Data.code` of a HandlerException reply.

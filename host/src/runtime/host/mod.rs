@@ -37,6 +37,10 @@ pub struct StateAccess {
     pub quota: crate::state::Quota,
     /// The push bus.
     pub bus: crate::push::Bus,
+    /// The push history store.
+    pub history: crate::state::HistoryStore,
+    /// This tenant's push history policy (size 0: user pushes are best-effort).
+    pub push_history: crate::state::HistoryPolicy,
 }
 
 /// Who is calling: the tenant and component a store belongs to, and the connection's session.

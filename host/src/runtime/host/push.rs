@@ -1,6 +1,7 @@
 //! The `push` import: messages to a user's connections or a topic's subscribers, on every
 //! server of the tenant, and this connection's topic subscriptions. Denied (as `unavailable`)
-//! when the server has no state and push.
+//! when the server has no state and push. With push history on, a user push is appended to
+//! the user's history (which assigns its `Seq`) and delivered from there.
 
 use std::sync::Arc;
 
@@ -51,8 +52,19 @@ impl push::Host for HostState {
         msg_type: String,
         data: String,
     ) -> Result<(), push::PushError> {
-        let state = self.state(push::PushError::Unavailable)?;
-        push_to(state, Target::User(user_id), msg_type, data).await
+        let (state, tenant) = self.state(push::PushError::Unavailable)?;
+        if !state.push_history.enabled() {
+            return push_to((state, tenant), Target::User(user_id), msg_type, data).await;
+        }
+        // Sequenced: stored in the history, then delivered with its Seq.
+        let mut head = crate::push::envelope(&msg_type, &data).map_err(to_wit)?;
+        head.pop(); // the closing brace: the history adds `,"Seq":N}`
+        state
+            .history
+            .append(&tenant, user_id, head, state.push_history)
+            .await
+            .map(|_| ())
+            .map_err(to_wit)
     }
 
     async fn publish(

@@ -1,20 +1,16 @@
-//! Server push: the connections of this server by tenant, user and topic (the hub), and the
-//! bus that carries pushes between servers (in-process, or Redis pub/sub for several nodes).
-//! A connection's queue is bounded: a client that does not read is cut off, not buffered.
+//! Server push: the bus that carries pushes between servers (in-process, or Redis pub/sub for
+//! several nodes) to each server's [`hub`] (its connections by tenant, user and topic).
+//! Sequenced user pushes (push history on) are stored and published by
+//! [`crate::state::history`]; they travel on their own channel, with their `Seq`.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+pub mod hub;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::{Notify, mpsc};
 
-/// Messages a connection may have waiting before it counts as a slow consumer.
-pub const QUEUE_BOUND: usize = 256;
-
-/// Identifies a connection on this server.
-pub type ConnectionId = u64;
+pub use hub::{ConnectionId, Hub, Mailbox, Pushed, QUEUE_BOUND};
 
 /// Where a push goes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -44,89 +40,16 @@ pub fn check_topic(topic: &str) -> Result<(), PushError> {
     Ok(())
 }
 
-/// A connection's receiving end: pushed envelopes, and a signal when it fell behind.
-pub struct Mailbox {
-    /// The connection's id.
-    pub id: ConnectionId,
-    /// Pushed envelopes.
-    pub messages: mpsc::Receiver<String>,
-    /// Notified when the queue overflowed: the connection must close.
-    pub overflowed: Arc<Notify>,
-    hub: Arc<Hub>,
-}
-
-impl Drop for Mailbox {
-    fn drop(&mut self) {
-        self.hub.unregister(self.id);
+/// The envelope `{"Type": msg_type, "Data": data}` of a push; `data` must be JSON and
+/// `msg_type` not empty.
+pub fn envelope(msg_type: &str, data: &str) -> Result<String, PushError> {
+    if serde_json::from_str::<&serde_json::value::RawValue>(data).is_err() {
+        return Err(PushError::Invalid("data is not JSON".into()));
     }
-}
-
-struct Entry {
-    tenant: Arc<str>,
-    user: Option<i64>,
-    topics: HashSet<String>,
-    sender: mpsc::Sender<String>,
-    overflowed: Arc<Notify>,
-}
-
-/// The connections of this server that can receive pushes.
-#[derive(Default)]
-pub struct Hub {
-    next: AtomicU64,
-    entries: Mutex<HashMap<ConnectionId, Entry>>,
-}
-
-impl Hub {
-    /// Registers a connection of `tenant` (and `user`, when authenticated).
-    pub fn register(self: &Arc<Self>, tenant: Arc<str>, user: Option<i64>) -> Mailbox {
-        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        let (sender, messages) = mpsc::channel(QUEUE_BOUND);
-        let overflowed = Arc::new(Notify::new());
-        let entry = Entry {
-            tenant,
-            user,
-            topics: HashSet::new(),
-            sender,
-            overflowed: overflowed.clone(),
-        };
-        self.entries.lock().expect("hub lock").insert(id, entry);
-        Mailbox {
-            id,
-            messages,
-            overflowed,
-            hub: self.clone(),
-        }
+    if msg_type.is_empty() {
+        return Err(PushError::Invalid("empty msg-type".into()));
     }
-
-    fn unregister(&self, id: ConnectionId) {
-        self.entries.lock().expect("hub lock").remove(&id);
-    }
-
-    /// Subscribes connection `id` to `topic`.
-    pub fn subscribe(&self, id: ConnectionId, topic: &str, on: bool) {
-        if let Some(entry) = self.entries.lock().expect("hub lock").get_mut(&id) {
-            if on {
-                entry.topics.insert(topic.to_string());
-            } else {
-                entry.topics.remove(topic);
-            }
-        }
-    }
-
-    /// Delivers `envelope` to this server's connections of `tenant` matching `target`.
-    pub fn deliver(&self, tenant: &str, target: &Target, envelope: &str) {
-        let entries = self.entries.lock().expect("hub lock");
-        for entry in entries.values().filter(|e| &*e.tenant == tenant) {
-            let matches = match target {
-                Target::User(id) => entry.user == Some(*id),
-                Target::Topic(topic) => entry.topics.contains(topic),
-            };
-            if matches && entry.sender.try_send(envelope.to_string()).is_err() {
-                // Full (or closing): cut the slow consumer off instead of growing memory.
-                entry.overflowed.notify_one();
-            }
-        }
-    }
+    Ok(crate::envelope::reply(msg_type, data, None))
 }
 
 /// Carries pushes to every server's hub.
@@ -179,14 +102,8 @@ impl Bus {
         msg_type: &str,
         data: &str,
     ) -> Result<(), PushError> {
-        if serde_json::from_str::<&serde_json::value::RawValue>(data).is_err() {
-            return Err(PushError::Invalid("data is not JSON".into()));
-        }
-        if msg_type.is_empty() {
-            return Err(PushError::Invalid("empty msg-type".into()));
-        }
-        let envelope = crate::envelope::reply(msg_type, data, None);
-        self.publish(tenant, target, envelope).await
+        self.publish(tenant, target, envelope(msg_type, data)?)
+            .await
     }
 
     /// Publishes `envelope` for `tenant`'s `target`.
@@ -198,7 +115,7 @@ impl Bus {
     ) -> Result<(), PushError> {
         match self {
             Self::Local(hub) => {
-                hub.deliver(tenant, target, &envelope);
+                hub.deliver(tenant, target, None, &envelope);
                 Ok(())
             }
             Self::Redis { publisher, .. } => {
@@ -227,13 +144,38 @@ fn channel(tenant: &str, target: &Target) -> String {
     }
 }
 
-fn parse_channel(channel: &str) -> Option<(&str, Target)> {
+/// `extws:push:{tenant}:s:{id}`: sequenced pushes to a user, published by the history's
+/// append script with the payload `SEQ:ENVELOPE`.
+pub fn sequenced_channel(tenant: &str, user: i64) -> String {
+    format!("{CHANNEL_PREFIX}{tenant}:s:{user}")
+}
+
+/// A channel's tenant, target and whether its payloads carry a `SEQ:` prefix.
+fn parse_channel(channel: &str) -> Option<(&str, Target, bool)> {
     let rest = channel.strip_prefix(CHANNEL_PREFIX)?;
     let (tenant, rest) = rest.split_once(':')?;
     match rest.split_once(':')? {
-        ("u", id) => Some((tenant, Target::User(id.parse().ok()?))),
-        ("t", topic) => Some((tenant, Target::Topic(topic.to_string()))),
+        ("u", id) => Some((tenant, Target::User(id.parse().ok()?), false)),
+        ("s", id) => Some((tenant, Target::User(id.parse().ok()?), true)),
+        ("t", topic) => Some((tenant, Target::Topic(topic.to_string()), false)),
         _ => None,
+    }
+}
+
+/// Delivers one pub/sub message to `hub`; malformed ones are dropped.
+fn deliver_message(hub: &Hub, channel: &str, payload: &str) {
+    let Some((tenant, target, sequenced)) = parse_channel(channel) else {
+        return;
+    };
+    if !sequenced {
+        hub.deliver(tenant, &target, None, payload);
+        return;
+    }
+    let Some((seq, envelope)) = payload.split_once(':') else {
+        return;
+    };
+    if let Ok(seq) = seq.parse() {
+        hub.deliver(tenant, &target, Some(seq), envelope);
     }
 }
 
@@ -253,9 +195,7 @@ async fn subscribe_forever(client: redis::Client, hub: Arc<Hub>) {
                         let Ok(payload) = message.get_payload::<String>() else {
                             continue;
                         };
-                        if let Some((tenant, target)) = parse_channel(message.get_channel_name()) {
-                            hub.deliver(tenant, &target, &payload);
-                        }
+                        deliver_message(&hub, message.get_channel_name(), &payload);
                     }
                 }
                 tracing::warn!("redis pub/sub connection lost; reconnecting");
@@ -275,32 +215,27 @@ mod tests {
     fn channels_round_trip() {
         for target in [Target::User(-42), Target::Topic("game:1/x".into())] {
             let c = channel("acme", &target);
-            assert_eq!(parse_channel(&c), Some(("acme", target)));
+            assert_eq!(parse_channel(&c), Some(("acme", target, false)));
         }
+        assert_eq!(
+            parse_channel(&sequenced_channel("acme", 7)),
+            Some(("acme", Target::User(7), true))
+        );
         assert_eq!(parse_channel("other:x"), None);
     }
 
     #[tokio::test]
-    async fn delivery_respects_tenant_user_and_topic_and_cuts_off_slow_consumers() {
+    async fn sequenced_payloads_carry_their_seq() {
         let hub = Arc::new(Hub::default());
-        let mut a = hub.register("a".into(), Some(1));
-        let mut b = hub.register("b".into(), Some(1));
-        hub.subscribe(a.id, "news", true);
-        hub.deliver("a", &Target::User(1), "to-user");
-        hub.deliver("a", &Target::Topic("news".into()), "to-topic");
-        assert_eq!(a.messages.recv().await.unwrap(), "to-user");
-        assert_eq!(a.messages.recv().await.unwrap(), "to-topic");
-        assert!(
-            b.messages.try_recv().is_err(),
-            "tenant b saw tenant a's push"
+        let mut a = hub.register("acme".into(), Some(7));
+        deliver_message(&hub, &sequenced_channel("acme", 7), r#"42:{"Seq":42}"#);
+        deliver_message(&hub, &sequenced_channel("acme", 7), "garbage");
+        deliver_message(&hub, &channel("acme", &Target::User(7)), "plain");
+        let first = a.messages.recv().await.unwrap();
+        assert_eq!(
+            (first.seq, first.text.as_str()),
+            (Some(42), r#"{"Seq":42}"#)
         );
-        for _ in 0..=QUEUE_BOUND {
-            hub.deliver("a", &Target::User(1), "x");
-        }
-        tokio::time::timeout(Duration::from_secs(1), a.overflowed.notified())
-            .await
-            .expect("overflow signalled");
-        drop(a);
-        assert!(hub.entries.lock().unwrap().len() == 1);
+        assert_eq!(a.messages.recv().await.unwrap().seq, None);
     }
 }
