@@ -35,19 +35,7 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
         .map(serde_json::from_str)
         .transpose()
         .context("--user is not WebAppUser JSON (needs at least id and first_name)")?;
-    let runtime = Runtime::new(&EngineSettings {
-        total_instances: 4,
-        max_memory_bytes: limits.max_memory_bytes,
-        max_core_instances: limits.max_core_instances as u32,
-        consume_fuel: false,
-    })?;
-    let spec = ComponentSpec::fresh(&args.component);
-    let context = LoadContext {
-        limits,
-        capabilities: Default::default(),
-        on_instance: std::sync::Arc::new(|_| {}),
-    };
-    let component = LoadedComponent::load(&runtime, &spec, context).await?;
+    let component = load_alone(&args.component, limits).await?;
     if let Some(api) = &component.api
         && let Err(mismatch) = api.check(&args.msg_type, &args.data)
     {
@@ -84,11 +72,13 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
     }
 }
 
-/// The API of `args.component` as pretty JSON, or as TypeScript declarations.
-pub async fn describe(args: &DescribeArgs) -> anyhow::Result<String> {
-    let limits = crate::runtime::Limits::default();
+/// Loads one component on its own engine with no capabilities, as `call` and `describe` use it.
+async fn load_alone(
+    path: &std::path::Path,
+    limits: crate::runtime::Limits,
+) -> anyhow::Result<LoadedComponent> {
     let runtime = Runtime::new(&EngineSettings {
-        total_instances: 2,
+        total_instances: 4,
         max_memory_bytes: limits.max_memory_bytes,
         max_core_instances: limits.max_core_instances as u32,
         consume_fuel: false,
@@ -98,8 +88,12 @@ pub async fn describe(args: &DescribeArgs) -> anyhow::Result<String> {
         capabilities: Default::default(),
         on_instance: std::sync::Arc::new(|_| {}),
     };
-    let spec = ComponentSpec::fresh(&args.component);
-    let component = LoadedComponent::load(&runtime, &spec, context).await?;
+    Ok(LoadedComponent::load(&runtime, &ComponentSpec::fresh(path), context).await?)
+}
+
+/// The API of `args.component` as pretty JSON, or as TypeScript declarations.
+pub async fn describe(args: &DescribeArgs) -> anyhow::Result<String> {
+    let component = load_alone(&args.component, crate::runtime::Limits::default()).await?;
     let Some(api) = &component.api else {
         bail!(
             "{} does not describe its API (it handles {:?}); components built with an SDK (sdk/, world described-handler) do",
