@@ -95,3 +95,24 @@ fn refs_options_and_nesting() {
     let looped = Schema::new(json!({"$ref": "#"})).unwrap();
     assert!(looped.check(&json!(1)).is_ok());
 }
+
+#[test]
+fn paths_name_array_items_and_fields_at_every_depth() {
+    let s = Schema::new(json!({
+        "type": "array",
+        "items": {"type": "object", "properties": {
+            "b": {"type": "array", "items": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/N"}]}}
+        }},
+        "$defs": {"N": {"type": "integer", "format": "int32"}}
+    }))
+    .unwrap();
+    assert!(s.check(&json!([{"b": [1, null]}, {}])).is_ok());
+    assert_eq!(
+        problem(&s, r#"[{"b":[]},{"b":[1,null,"x"]}]"#),
+        r#"[1].b[2]: expected an integer (int32), got "x""#
+    );
+    assert_eq!(
+        problem(&s, r#"[{"b":[4294967296]}]"#),
+        "[0].b[0]: expected an integer (int32), got 4294967296"
+    );
+}
