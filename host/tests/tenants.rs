@@ -449,3 +449,52 @@ async fn wait_for_log(log: &mut tokio::sync::mpsc::UnboundedReceiver<String>, ne
         }
     }
 }
+
+/// Tenants that load the same file share one compiled copy (1,000 tenants of one calc cost one
+/// compilation, not 1,000); a file rewritten in place is compiled again, and an entry goes
+/// when the last component using it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_loading_one_file_share_its_compiled_code() {
+    use extws_wasm::runtime::{EngineSettings, LoadContext, LoadedComponent, Runtime};
+    let runtime = Runtime::new(&EngineSettings::default()).unwrap();
+    let load = |path: std::path::PathBuf| {
+        let runtime = runtime.clone();
+        async move {
+            let context = LoadContext {
+                limits: Default::default(),
+                capabilities: Default::default(),
+                on_instance: std::sync::Arc::new(|_| {}),
+            };
+            LoadedComponent::load(&runtime, &ComponentSpec::fresh(path), context)
+                .await
+                .unwrap()
+        }
+    };
+    let a = load(guest("calc")).await;
+    let b = load(guest("calc")).await;
+    assert_eq!(runtime.compiled_components(), 1, "one file, one copy");
+    let other = load(guest("stateful")).await;
+    assert_eq!(runtime.compiled_components(), 2);
+
+    let dir = std::env::temp_dir().join(format!("extws-shared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("handler.wasm");
+    std::fs::copy(guest("calc"), &file).unwrap();
+    let before = load(file.clone()).await;
+    assert_eq!(
+        runtime.compiled_components(),
+        3,
+        "another path is another file"
+    );
+    // Rewritten in place (same path): the new contents are compiled, not the old reused.
+    std::fs::copy(guest("stateful"), &file).unwrap();
+    let after = load(file.clone()).await;
+    assert_eq!(after.message_types, other.message_types);
+    assert_ne!(after.message_types, before.message_types);
+    assert_eq!(runtime.compiled_components(), 4);
+    drop((a, before));
+    assert_eq!(runtime.compiled_components(), 3, "b still uses calc");
+    drop((b, other, after));
+    assert_eq!(runtime.compiled_components(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

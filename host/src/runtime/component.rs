@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::api::Api;
 
 use wasmtime::Store;
-use wasmtime::component::Component;
 
-use super::bindings::{Handler, HandlerPre, Response, User};
+use super::bindings::{Handler, Response, User};
+use super::compiled::{Compiled, DESCRIBE};
 use super::engine::Runtime;
 use super::host::{CallerInfo, Capabilities, HostState};
 use super::instances::{
@@ -90,7 +90,7 @@ pub struct LoadedComponent {
     /// against it before an instance is created.
     pub api: Option<Arc<Api>>,
     runtime: Runtime,
-    pre: HandlerPre<HostState>,
+    compiled: Arc<Compiled>,
     context: LoadContext,
     policy: Box<dyn InstancePolicy>,
     hooks: Vec<Hook>,
@@ -125,22 +125,9 @@ impl LoadedComponent {
         context: LoadContext,
     ) -> Result<Self, LoadError> {
         let path = spec.path.as_path();
-        let component =
-            Component::from_file(&runtime.engine, path).map_err(|e| LoadError::Compile {
-                path: path.to_path_buf(),
-                reason: format!("{e:#}"),
-            })?;
-        let world = |e: wasmtime::Error| LoadError::World {
-            path: path.to_path_buf(),
-            reason: format!("{e:#}"),
-        };
-        let hooks = [Hook::Connect, Hook::Disconnect]
-            .into_iter()
-            .filter(|h| component.get_export_index(None, h.export()).is_some())
-            .collect();
-        let describes = component.get_export_index(None, DESCRIBE).is_some();
-        let instance_pre = runtime.linker.instantiate_pre(&component).map_err(world)?;
-        let pre = HandlerPre::new(instance_pre).map_err(world)?;
+        let compiled = runtime
+            .compiled
+            .get(&runtime.engine, &runtime.linker, path)?;
         let policy: Box<dyn InstancePolicy> = match spec.lifecycle {
             Lifecycle::Fresh => Box::new(Fresh),
             Lifecycle::Pooled => Box::new(Pooled::new(spec.max_uses, spec.pool_size)),
@@ -154,12 +141,12 @@ impl LoadedComponent {
             message_types: Vec::new(),
             api: None,
             runtime: runtime.clone(),
-            pre,
+            hooks: compiled.hooks.clone(),
+            compiled: compiled.clone(),
             context,
             policy,
-            hooks,
         };
-        let (types, description) = loaded.ask(describes).await?;
+        let (types, description) = loaded.ask(compiled.describes).await?;
         loaded.message_types = types;
         if let Some(json) = description {
             let describe = |reason: String| LoadError::Describe {
@@ -221,9 +208,6 @@ impl LoadedComponent {
     }
 }
 
-/// The export of world `described-handler`.
-const DESCRIBE: &str = "describe";
-
 fn check_types(types: Vec<String>) -> Result<Vec<String>, String> {
     if types.is_empty() {
         return Err("returned no message types".into());
@@ -247,7 +231,13 @@ impl LoadedComponent {
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
         deadline.arm(&mut store, limits, self.runtime.fuel_enabled);
-        let raw = match self.pre.instance_pre().instantiate_async(&mut store).await {
+        let raw = match self
+            .compiled
+            .pre
+            .instance_pre()
+            .instantiate_async(&mut store)
+            .await
+        {
             Ok(raw) => raw,
             Err(e) => return Err(classify(e, &store, deadline, Phase::Instantiate)),
         };

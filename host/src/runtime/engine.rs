@@ -12,6 +12,7 @@ use wasmtime::{
 };
 
 use super::bindings::Handler;
+use super::compiled::CompiledCache;
 use super::host::HostState;
 
 /// One epoch tick. Deadlines are checked (and long calls yield to the scheduler) at this
@@ -54,6 +55,8 @@ pub struct Runtime {
     pub linker: Arc<Linker<HostState>>,
     /// Whether stores must be given fuel.
     pub fuel_enabled: bool,
+    /// Compiled components by file, shared by the tenants that load the same one.
+    pub(super) compiled: CompiledCache,
 }
 
 impl Runtime {
@@ -77,7 +80,14 @@ impl Runtime {
             engine,
             linker: Arc::new(linker),
             fuel_enabled: settings.consume_fuel,
+            compiled: CompiledCache::default(),
         })
+    }
+
+    /// How many distinct component files are compiled and in use (tenants loading the same
+    /// file share one).
+    pub fn compiled_components(&self) -> usize {
+        self.compiled.len()
     }
 }
 

@@ -2,13 +2,15 @@
 //!
 //! * [`engine`] — the one `Engine` and `Linker`, pool settings and the epoch ticker;
 //! * [`bindings`] — `bindgen!` of the world;
-//! * [`component`] — a loaded component: compile, check, ask its Types, invoke, hooks;
+//! * [`component`] — a loaded component: check, ask its Types, invoke, hooks;
+//! * `compiled` — compiled components by file, shared by the tenants that load one file;
 //! * [`instances`] — the lifecycles (fresh, pooled, per connection), one policy each;
 //! * [`invoke`] — one call's inputs, its deadline and the classification of its errors;
 //! * [`limits`] — per-call and per-tenant limits and the store's `ResourceLimiter`;
 //! * [`host`] — the host side of each imported interface, one file per interface.
 
 pub mod bindings;
+mod compiled;
 pub mod component;
 pub mod engine;
 pub mod host;
