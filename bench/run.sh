@@ -3,7 +3,9 @@
 #
 #   1. build extws-wasm and extws-bench in release;
 #   2. make the predecessor's Python venv (websockets + pydantic, pinned in
-#      bench/predecessor/requirements.txt) under $HOME/.cache/extws-wasm, unless it exists;
+#      bench/predecessor/requirements.txt) under $HOME/.cache/extws-wasm, unless it exists,
+#      and install the `node` baseline (bench/node: Node.js + npm `ws`) into
+#      $HOME/.cache/extws-wasm/bench-node;
 #   3. run the criterion micro-benchmark (instantiate+call and warm call per guest language);
 #   4. run the suite (every system and scenario in one invocation) and write
 #      target/bench/results.json, target/bench/results.md and target/bench/chart.png;
@@ -56,6 +58,23 @@ else
     fi
 fi
 
+echo "== node baseline" >&2
+node_args=()
+node_dir=$cache/bench-node
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    mkdir -p "$node_dir"
+    cp bench/node/server.js "$node_dir/server.js"
+    if ! cmp -s bench/node/package.json "$node_dir/package.json" || [[ ! -d $node_dir/node_modules/ws ]]; then
+        cp bench/node/package.json "$node_dir/package.json"
+        (cd "$node_dir" && npm install --silent --no-audit --no-fund) ||
+            echo "npm install failed: the node baseline is skipped" >&2
+    fi
+    [[ -d $node_dir/node_modules/ws ]] &&
+        node_args=(--node "$(command -v node)" --node-server "$node_dir/server.js")
+else
+    echo "no node/npm: the node baseline is skipped" >&2
+fi
+
 # Many sockets: 10,000 idle connections need as many descriptors on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -74,6 +93,7 @@ suite_args=(suite --mode "$mode" --out "$out" --repo "$repo"
     --guests "$repo/target/guests" --predecessor "$repo/bench/predecessor/server.py"
     --compile-cache "$out/compile-cache" --criterion "$CARGO_TARGET_DIR/criterion/calc")
 [[ -n $python ]] && suite_args+=(--python "$python")
+suite_args+=("${node_args[@]}")
 "$CARGO_TARGET_DIR/release/extws-bench" "${suite_args[@]}" "$@" >/dev/null
 echo "== push history ($mode)" >&2
 "$CARGO_TARGET_DIR/release/extws-bench" history --mode "$mode" --out "$out" >/dev/null

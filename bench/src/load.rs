@@ -143,13 +143,14 @@ struct Reply<'a> {
     id: Option<u64>,
 }
 
-/// Opens `n` connections to `url`, at most `parallel` handshakes at a time.
+/// Opens `n` connections to `url`, at most `parallel` handshakes at a time. `{conn}` in `url`
+/// becomes each connection's index (0, 1, ...), e.g. to spread them over tenants `/t{conn}`.
 pub async fn connect_all(url: &str, n: usize, parallel: usize) -> anyhow::Result<Vec<Ws>> {
     let sem = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
     let mut tasks = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         let sem = sem.clone();
-        let url = url.to_string();
+        let url = url.replace("{conn}", &i.to_string());
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire().await.expect("semaphore open");
             let connect = tokio_tungstenite::connect_async(url.as_str());

@@ -28,6 +28,7 @@ enum ModeArg {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per run")]
 enum Command {
     /// Run every scenario against every system; write results.json, results.md, chart.png.
     Suite {
@@ -52,6 +53,13 @@ enum Command {
         /// The predecessor server script.
         #[arg(long, default_value = "bench/predecessor/server.py")]
         predecessor: PathBuf,
+        /// Node.js, for the `node` baseline (the npm `ws` package, handler in-process).
+        #[arg(long)]
+        node: Option<PathBuf>,
+        /// The `node` baseline's server script, in a directory whose node_modules has `ws`
+        /// (bench/run.sh installs bench/node there).
+        #[arg(long)]
+        node_server: Option<PathBuf>,
         /// Directory of the built components.
         #[arg(long, default_value = "target/guests")]
         guests: PathBuf,
@@ -74,7 +82,8 @@ enum Command {
     /// One load run against a running server; prints the result as JSON.
     Load {
         /// ws://HOST:PORT/PATH?QUERY. `{initData}` in it is replaced by signed initData for
-        /// the bench bot token.
+        /// the bench bot token, `{conn}` by each connection's index (0, 1, ...): `/t{conn}`
+        /// spreads the connections over tenants t0, t1, ...
         #[arg(long)]
         url: String,
         /// Connections.
@@ -149,6 +158,8 @@ fn main() -> anyhow::Result<()> {
             native,
             python,
             predecessor,
+            node,
+            node_server,
             guests,
             criterion,
             compile_cache,
@@ -169,6 +180,8 @@ fn main() -> anyhow::Result<()> {
                 native: native.unwrap_or_else(|| here.join("extws-bench-native")),
                 python,
                 predecessor: abs(predecessor),
+                node,
+                node_server: node_server.map(abs),
                 guests: abs(guests),
                 criterion: criterion.map(abs),
                 compile_cache: abs(compile_cache),

@@ -179,23 +179,26 @@ impl Results {
                 continue;
             }
             let native = self.run("native", scenario).map(|r| r.load.msgs_per_s);
+            let node = self.run("node", scenario).map(|r| r.load.msgs_per_s);
             let _ = writeln!(
                 md,
                 "## {scenario}: {c} connection{}, {d} in flight each\n",
                 if c == 1 { "" } else { "s" }
             );
             md.push_str(
-                "| system | msgs/s | × native | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/msg | peak RSS MiB | errors |\n\
-                 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+                "| system | msgs/s | × native | × node | p50 ms | p90 ms | p99 ms | max ms | server CPU µs/msg | peak RSS MiB | errors |\n\
+                 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
             );
             for r in rows {
                 let l = &r.load;
-                let ratio = native
-                    .filter(|n| *n > 0.0)
-                    .map_or("–".into(), |n| format!("{:.2}", l.msgs_per_s / n));
+                let times = |base: Option<f64>| {
+                    base.filter(|n| *n > 0.0)
+                        .map_or("–".into(), |n| format!("{:.2}", l.msgs_per_s / n))
+                };
+                let (ratio, to_node) = (times(native), times(node));
                 let _ = writeln!(
                     md,
-                    "| {} | {:.0} | {ratio} | {} | {} | {} | {} | {:.1} | {:.1} | {} |",
+                    "| {} | {:.0} | {ratio} | {to_node} | {} | {} | {} | {} | {:.1} | {:.1} | {} |",
                     r.system,
                     l.msgs_per_s,
                     ms(l.latency.p50_us),

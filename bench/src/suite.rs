@@ -79,6 +79,10 @@ pub struct SuiteArgs {
     pub python: Option<PathBuf>,
     /// bench/predecessor/server.py.
     pub predecessor: PathBuf,
+    /// Node.js for the `node` baseline; `None` skips it.
+    pub node: Option<PathBuf>,
+    /// bench/node/server.js, installed beside a node_modules with `ws`.
+    pub node_server: Option<PathBuf>,
     /// target/guests.
     pub guests: PathBuf,
     /// Criterion's output directory for the `calc` group, when it ran.
@@ -184,7 +188,7 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<Results> {
             .idle_connections
             .min(nofile.saturating_sub(200) as usize);
         for system in systems.iter().filter(|s| {
-            matches!(s.info.kind.as_str(), "native" | "predecessor")
+            matches!(s.info.kind.as_str(), "native" | "node" | "predecessor")
                 || s.info.name == "extws rust/fresh"
         }) {
             match ctx.idle(system, n) {
@@ -385,6 +389,30 @@ impl Ctx<'_> {
             _ => notes.push(
                 "predecessor skipped: no Python venv with websockets and pydantic (bench/run.sh \
                  makes one)"
+                    .into(),
+            ),
+        }
+        match (&self.args.node, &self.args.node_server) {
+            (Some(node), Some(script)) if script.is_file() => out.push(System {
+                info: SystemInfo {
+                    name: "node".into(),
+                    kind: "node".into(),
+                    ..Default::default()
+                },
+                cmd: ServerCmd {
+                    program: node.clone(),
+                    args: vec![
+                        script.display().to_string(),
+                        "--bot-token".into(),
+                        BOT_TOKEN.into(),
+                    ],
+                    env: vec![],
+                    cpus: None,
+                },
+            }),
+            _ => notes.push(
+                "node skipped: no Node.js or no bench/node installed with `ws` (bench/run.sh \
+                 installs it)"
                     .into(),
             ),
         }
@@ -799,6 +827,35 @@ fn targets(r: &Results) -> Vec<Target> {
                 met: None,
             },
         });
+    }
+    // Issue 15: against what a Mini App developer would write instead (Node.js + `ws`).
+    let p99 = |system: &str, scenario: &str| r.run(system, scenario).map(|x| x.load.latency.p99_us);
+    for (system, goal) in [(fresh, 1.0), ("extws rust/pooled", 1.5)] {
+        for scenario in ["c16d1", "c64d16"] {
+            let name = format!("{system}, msgs/s vs node at {scenario}");
+            let goal_text = format!("≥ {goal}×, lower p99");
+            t.push(match (rate(system, scenario), rate("node", scenario)) {
+                (Some(w), Some(n)) if n > 0.0 => {
+                    let (a, b) = (p99(system, scenario), p99("node", scenario));
+                    let lower = a.zip(b).is_some_and(|(a, b)| a < b);
+                    let p99_note = a.zip(b).map_or(String::new(), |(a, b)| {
+                        format!("; p99 {:.2} vs {:.2} ms", a / 1000.0, b / 1000.0)
+                    });
+                    Target {
+                        name,
+                        goal: goal_text,
+                        measured: format!("{:.2}× ({w:.0} vs {n:.0}){p99_note}", w / n),
+                        met: Some(w / n >= goal && lower),
+                    }
+                }
+                _ => Target {
+                    name,
+                    goal: goal_text,
+                    measured: "not measured".into(),
+                    met: None,
+                },
+            });
+        }
     }
     let micro = |lang: &str, variant: &str| {
         r.micro
