@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_tungstenite::WebSocketStream;
@@ -142,7 +142,28 @@ impl Socket<'_> {
     /// Sends one message, or fails once the client has not taken it within the write
     /// deadline.
     async fn send(&mut self, message: Message) -> Result<(), WsError> {
-        match tokio::time::timeout(self.timeouts.push_send, self.ws.send(message)).await {
+        self.within_deadline(|ws| ws.send(message)).await
+    }
+
+    /// Writes one message without flushing it (a full write buffer still goes out), under
+    /// the same deadline.
+    async fn feed(&mut self, message: Message) -> Result<(), WsError> {
+        self.within_deadline(|ws| ws.feed(message)).await
+    }
+
+    /// Flushes what was fed, under the same deadline.
+    async fn flush(&mut self) -> Result<(), WsError> {
+        self.within_deadline(|ws| ws.flush()).await
+    }
+
+    async fn within_deadline<'s, F>(
+        &'s mut self,
+        write: impl FnOnce(&'s mut Ws) -> F,
+    ) -> Result<(), WsError>
+    where
+        F: std::future::Future<Output = Result<(), WsError>> + 's,
+    {
+        match tokio::time::timeout(self.timeouts.push_send, write(&mut self.ws)).await {
             Ok(sent) => sent,
             Err(_) => {
                 debug!("client not reading: dropping the connection");
@@ -188,29 +209,41 @@ async fn serve(
     let mut ping = tokio::time::interval(timeouts.ping_interval);
     ping.reset();
     let mut last_seen = Instant::now();
+    // Replies written but not yet flushed: a frame the socket has already read is handled
+    // before they go out, so pipelined requests get their replies in one write (one syscall)
+    // instead of one each. Flushed before anything waits, and at least every MAX_UNFLUSHED.
+    let mut unflushed = 0;
     loop {
+        let ready = if unflushed > 0 && unflushed < MAX_UNFLUSHED {
+            socket.ws.next().now_or_never()
+        } else {
+            None
+        };
+        if ready.is_none() && unflushed > 0 {
+            socket.flush().await?;
+            unflushed = 0;
+        }
+        if let Some(frame) = ready {
+            last_seen = Instant::now();
+            let outcome = match on_frame(socket, connection, frame).await? {
+                Step::Deliver(outcome) => outcome,
+                Step::Next => continue,
+                Step::End(close) => return Ok(close),
+            };
+            match deliver(socket, connection, outcome, &mut unflushed).await? {
+                Some(close) => return Ok(Some(close)),
+                None => continue,
+            }
+        }
         let overflow = connection.mailbox.as_ref().map(|m| m.overflowed.clone());
         let authenticated = connection.dispatcher.session().is_some();
         let outcome = tokio::select! {
             frame = socket.ws.next() => {
                 last_seen = Instant::now();
-                match frame {
-                    None => return Ok(None),
-                    // tungstenite has queued the answering close frame: send it (RFC 6455
-                    // §5.5.1; `make fuzz` found the socket dropped without it).
-                    Some(Ok(Message::Close(_))) => {
-                        let _ = tokio::time::timeout(timeouts.close_grace, socket.ws.flush()).await;
-                        return Ok(None);
-                    }
-                    // Boxed: a call's state (down to the guest's) lives only while it runs,
-                    // not in every idle connection's task.
-                    Some(Ok(Message::Text(t))) => Box::pin(connection.dispatcher.on_text(t.as_str())).await,
-                    Some(Ok(Message::Binary(b))) => Box::pin(connection.dispatcher.on_binary(&b)).await,
-                    Some(Ok(_)) => continue,
-                    Some(Err(WsError::Capacity(e))) => return Ok(Some(Close::too_big(&e.to_string()))),
-                    Some(Err(WsError::Utf8(_))) => return Ok(Some(Close::not_utf8())),
-                    Some(Err(WsError::Protocol(e))) => return Ok(Some(Close::protocol_error(&e.to_string()))),
-                    Some(Err(e)) => return Err(e),
+                match on_frame(socket, connection, frame).await? {
+                    Step::Deliver(outcome) => outcome,
+                    Step::Next => continue,
+                    Step::End(close) => return Ok(close),
                 }
             }
             () = &mut auth_timer, if !authenticated => return Ok(Some(Close::auth_timed_out())),
@@ -235,20 +268,67 @@ async fn serve(
             }
             () = notified(overflow.clone()) => return Ok(Some(Close::slow_consumer())),
         };
-        if let Some(close) = deliver(socket, connection, outcome).await? {
+        if let Some(close) = deliver(socket, connection, outcome, &mut unflushed).await? {
             return Ok(Some(close));
         }
     }
 }
 
-/// Sends what a frame produced; registers the connection when it just authenticated.
+/// Replies written before a flush, at most (the write deadline still applies to each).
+const MAX_UNFLUSHED: usize = 32;
+
+/// What to do after a frame.
+enum Step {
+    /// Send what it produced.
+    Deliver(Outcome),
+    /// Nothing to send (a ping, a pong).
+    Next,
+    /// The connection ends, with this close frame (none: the client went away).
+    End(Option<Close>),
+}
+
+/// Handles one frame read from the client (`None`: the stream ended).
+async fn on_frame(
+    socket: &mut Socket<'_>,
+    connection: &mut Connection,
+    frame: Option<Result<Message, WsError>>,
+) -> Result<Step, WsError> {
+    Ok(match frame {
+        None => Step::End(None),
+        // tungstenite has queued the answering close frame: send it (RFC 6455 §5.5.1; `make
+        // fuzz` found the socket dropped without it).
+        Some(Ok(Message::Close(_))) => {
+            let grace = socket.timeouts.close_grace;
+            let _ = tokio::time::timeout(grace, socket.ws.flush()).await;
+            Step::End(None)
+        }
+        // Boxed: a call's state (down to the guest's) lives only while it runs, not in every
+        // idle connection's task.
+        Some(Ok(Message::Text(t))) => {
+            Step::Deliver(Box::pin(connection.dispatcher.on_text(t.as_str())).await)
+        }
+        Some(Ok(Message::Binary(b))) => {
+            Step::Deliver(Box::pin(connection.dispatcher.on_binary(&b)).await)
+        }
+        Some(Ok(_)) => Step::Next,
+        Some(Err(WsError::Capacity(e))) => Step::End(Some(Close::too_big(&e.to_string()))),
+        Some(Err(WsError::Utf8(_))) => Step::End(Some(Close::not_utf8())),
+        Some(Err(WsError::Protocol(e))) => Step::End(Some(Close::protocol_error(&e.to_string()))),
+        Some(Err(e)) => return Err(e),
+    })
+}
+
+/// Writes what a frame produced (counting the replies left unflushed); registers the
+/// connection when it just authenticated.
 async fn deliver(
     socket: &mut Socket<'_>,
     connection: &mut Connection,
     outcome: Outcome,
+    unflushed: &mut usize,
 ) -> Result<Option<Close>, WsError> {
     for reply in outcome.replies {
-        socket.send(Message::text(reply)).await?;
+        socket.feed(Message::text(reply)).await?;
+        *unflushed += 1;
     }
     if outcome.authenticated {
         // Authenticated after the upgrade: the user's own connection limit applies now.

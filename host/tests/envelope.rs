@@ -249,3 +249,32 @@ async fn shutdown_lets_a_call_in_flight_finish_then_closes_with_1001() {
     assert_eq!(u16::from(close.code), 1001);
     stopping.await.unwrap().unwrap();
 }
+
+/// Pipelined requests (sent in one burst, more than the server writes before it flushes) get
+/// every reply, once and in order, and the last ones are not held back waiting for more input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_get_every_reply_in_order() {
+    let server = start_simple(&["calc"]).await;
+    let mut ws = connect(&server.url("/")).await;
+    // 76 requests in all: within the default rate burst of 100.
+    for burst in [1, 3, 72] {
+        for i in 0..burst {
+            let request =
+                format!(r#"{{"Id":{i},"Type":"CalculateRequest","Data":{{"numbers":[{i},1]}}}}"#);
+            ws.feed(Message::text(request)).await.unwrap();
+        }
+        ws.flush().await.unwrap();
+        for i in 0..burst {
+            // Generous, but well short of the 30 s ping, which would flush a held-back reply.
+            let text = tokio::time::timeout(std::time::Duration::from_secs(10), recv(&mut ws))
+                .await
+                .unwrap_or_else(|_| panic!("burst of {burst}: reply {i} held back"));
+            let reply: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert!(
+                reply["Id"] == i && reply["Data"]["result"] == i + 1,
+                "burst of {burst}: reply {i} is {text}"
+            );
+        }
+    }
+    server.shutdown().await.unwrap();
+}
