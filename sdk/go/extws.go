@@ -41,6 +41,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 )
 
 // Name appears in the error for a Type no handler is registered for: "<Name> does not handle
@@ -120,10 +121,19 @@ func Handle[Req, Rep any](msgType string, fn func(Req, *User) (Rep, error)) {
 			panic("extws: " + msgType + " is registered twice")
 		}
 	}
+	var (
+		compiled sync.Once
+		decode   decodeFunc
+	)
 	call := func(data string, user *User) (string, string, error) {
+		compiled.Do(func() { decode = decoderFor(request) }) // on first use: init stays cheap
 		var req Req
-		if err := decodeRequest(data, &req); err != nil {
-			return "", "", &Error{Message: "invalid " + msgType + ": " + err.Error()}
+		if !decodeFast(decode, data, reflect.ValueOf(&req).Elem()) {
+			var zero Req
+			req = zero // the fast path gave up, maybe halfway: decodeRequest starts afresh
+			if err := decodeRequest(data, &req); err != nil {
+				return "", "", &Error{Message: "invalid " + msgType + ": " + err.Error()}
+			}
 		}
 		rep, err := fn(req, user)
 		if err != nil {
