@@ -22,27 +22,28 @@ type myInt int
 type Everything struct {
 	Base
 	inner
-	B     bool              `json:"b,omitempty"`
-	I8    int8              `json:"i8,omitempty"`
-	U     uint              `json:"u,omitempty"`
-	U16   uint16            `json:"u16,omitempty"`
-	F32   float32           `json:"f32,omitempty"`
-	F     float64           `json:"f,omitempty"`
-	S     string            `json:"s,omitempty"`
-	P     *int64            `json:"p"`
-	PP    **string          `json:"pp"`
-	Ss    []string          `json:"ss,omitempty"`
-	Bs    []byte            `json:"bs,omitempty"`
-	M     map[string][]bool `json:"m,omitempty"`
-	K     map[myKey]myInt   `json:"k,omitempty"`
-	A     any               `json:"a,omitempty"`
-	T     time.Time         `json:"t,omitempty"`
-	TP    *time.Time        `json:"tp"`
-	Shape *Shape            `json:"shape"`
-	Arr   [2]int            `json:"arr,omitempty"`
-	Up    uintptr           `json:"up,omitempty"`
-	Tree  Tree              `json:"tree,omitempty"`
-	Pt    Point             `json:"pt,omitempty"`
+	B     bool                `json:"b,omitempty"`
+	I8    int8                `json:"i8,omitempty"`
+	U     uint                `json:"u,omitempty"`
+	U16   uint16              `json:"u16,omitempty"`
+	F32   float32             `json:"f32,omitempty"`
+	F     float64             `json:"f,omitempty"`
+	S     string              `json:"s,omitempty"`
+	P     *int64              `json:"p"`
+	PP    **string            `json:"pp"`
+	Ss    []string            `json:"ss,omitempty"`
+	Bs    []byte              `json:"bs,omitempty"`
+	M     map[string][]bool   `json:"m,omitempty"`
+	K     map[myKey]myInt     `json:"k,omitempty"`
+	A     any                 `json:"a,omitempty"`
+	T     time.Time           `json:"t,omitempty"`
+	TP    *time.Time          `json:"tp"`
+	Shape *Shape              `json:"shape"`
+	Arr   [2]int              `json:"arr,omitempty"`
+	Up    uintptr             `json:"up,omitempty"`
+	Tree  Tree                `json:"tree,omitempty"`
+	Pt    Point               `json:"pt,omitempty"`
+	Stamp struct{ time.Time } `json:"stamp,omitempty"`
 	NoTag int
 	skip  int
 }
@@ -79,6 +80,7 @@ func TestFastMatchesSlow(t *testing.T) {
 		`{"id":1,"pp":null,"p":null,"shape":null,"tp":"2024-01-02T03:04:05+01:00"}`,
 		`{"id":1,"pp":null,"p":null,"shape":null,"tp":null,"t":"bad"}`,
 		`{"id":1,"pp":null,"p":null,"shape":null,"tp":null,"arr":[1,2]}`,
+		`{"id":1,"deep":1,"NoTag":1,"stamp":"2024-01-02T03:04:05Z"}`, `{"id":1,"deep":1,"NoTag":1,"stamp":{}}`,
 		`{"id":1,"pp":null,"p":null,"shape":null,"tp":null,"up":1}`,
 		`{"id":1,"pp":null,"p":null,"shape":null,"tp":null,"s":"\xff\xfe","k":{"\xff":1}}`,
 		`{"id":1,"pp":null,"p":null,"shape":null,"tp":null,"u16":65536}`,
