@@ -122,11 +122,15 @@ func Handle[Req, Rep any](msgType string, fn func(Req, *User) (Rep, error)) {
 		}
 	}
 	var (
-		compiled sync.Once
-		decode   decodeFunc
+		compiled  sync.Once
+		decode    decodeFunc
+		encode    encodeFunc
+		replyType = typeName(reply) // what reflect.TypeOf(rep) names: Rep is concrete
 	)
 	call := func(data string, user *User) (string, string, error) {
-		compiled.Do(func() { decode = decoderFor(request) }) // on first use: init stays cheap
+		compiled.Do(func() { // on first use: init stays cheap
+			decode, encode = decoderFor(request), encoderFor(reply)
+		})
 		var req Req
 		if !decodeFast(decode, data, reflect.ValueOf(&req).Elem()) {
 			var zero Req
@@ -139,11 +143,13 @@ func Handle[Req, Rep any](msgType string, fn func(Req, *User) (Rep, error)) {
 		if err != nil {
 			return "", "", err
 		}
-		text, err := json.Marshal(rep)
-		if err != nil {
-			return "", "", fmt.Errorf("encoding the reply: %w", err)
+		text, ok := encodeReply(encode, reflect.ValueOf(rep))
+		if !ok {
+			if text, err = json.Marshal(rep); err != nil {
+				return "", "", fmt.Errorf("encoding the reply: %w", err)
+			}
 		}
-		return typeName(reflect.TypeOf(rep)), string(text), nil
+		return replyType, string(text), nil
 	}
 	routes = append(routes, route{msgType, request, reply, call})
 }
