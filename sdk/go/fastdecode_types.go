@@ -9,7 +9,10 @@ import (
 // The per-type decodeFuncs of the fast decoder (fastdecode.go). Each mirrors a case of
 // assign (decode.go) on its success path and gives up wherever assign would fail.
 
-var int64s = reflect.TypeOf([]int64(nil))
+var (
+	int64s  = reflect.TypeOf([]int64(nil))
+	anyType = reflect.TypeOf((*any)(nil)).Elem()
+)
 
 // build compiles type t's decodeFunc.
 func build(t reflect.Type) decodeFunc {
@@ -22,7 +25,7 @@ func build(t reflect.Type) decodeFunc {
 	case reflect.Ptr:
 		return pointerDecoder(t)
 	case reflect.Interface:
-		if t.NumMethod() == 0 {
+		if t == anyType { // not NumMethod: some TinyGo versions' reflect leave it unimplemented
 			return decodeAny
 		}
 	case reflect.Bool:
