@@ -30,8 +30,8 @@
 // tags: names match exactly, unknown fields are ignored, absent or null Data reads as {}, a
 // field is required unless it is a pointer or tagged omitempty, and integers must be integral
 // JSON numbers in range (1.5, "1", true and 9223372036854775808 are not int64s). Bad data
-// fails with "invalid <Type>: <field path>: <problem>". Replies are encoded with
-// encoding/json. The component's describe export reports every request and reply struct as
+// fails with "invalid <Type>: <field path>: <problem>". Replies are encoded as encoding/json
+// encodes them. The component's describe export reports every request and reply struct as
 // JSON Schema.
 //
 // The subpackages kv and push wrap the host's state and push imports; Log and Tenant are here.
