@@ -30,8 +30,8 @@
 // tags: names match exactly, unknown fields are ignored, absent or null Data reads as {}, a
 // field is required unless it is a pointer or tagged omitempty, and integers must be integral
 // JSON numbers in range (1.5, "1", true and 9223372036854775808 are not int64s). Bad data
-// fails with "invalid <Type>: <field path>: <problem>". Replies are encoded with
-// encoding/json. The component's describe export reports every request and reply struct as
+// fails with "invalid <Type>: <field path>: <problem>". Replies are encoded as encoding/json
+// encodes them. The component's describe export reports every request and reply struct as
 // JSON Schema.
 //
 // The subpackages kv and push wrap the host's state and push imports; Log and Tenant are here.
@@ -41,6 +41,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 )
 
 // Name appears in the error for a Type no handler is registered for: "<Name> does not handle
@@ -120,20 +121,35 @@ func Handle[Req, Rep any](msgType string, fn func(Req, *User) (Rep, error)) {
 			panic("extws: " + msgType + " is registered twice")
 		}
 	}
+	var (
+		compiled  sync.Once
+		decode    decodeFunc
+		encode    encodeFunc
+		replyType = typeName(reply) // what reflect.TypeOf(rep) names: Rep is concrete
+	)
 	call := func(data string, user *User) (string, string, error) {
+		compiled.Do(func() { // on first use: init stays cheap
+			decode, encode = decoderFor(request), encoderFor(reply)
+		})
 		var req Req
-		if err := decodeRequest(data, &req); err != nil {
-			return "", "", &Error{Message: "invalid " + msgType + ": " + err.Error()}
+		if !decodeFast(decode, data, reflect.ValueOf(&req).Elem()) {
+			var zero Req
+			req = zero // the fast path gave up, maybe halfway: decodeRequest starts afresh
+			if err := decodeRequest(data, &req); err != nil {
+				return "", "", &Error{Message: "invalid " + msgType + ": " + err.Error()}
+			}
 		}
 		rep, err := fn(req, user)
 		if err != nil {
 			return "", "", err
 		}
-		text, err := json.Marshal(rep)
-		if err != nil {
-			return "", "", fmt.Errorf("encoding the reply: %w", err)
+		text, ok := encodeReply(encode, reflect.ValueOf(rep))
+		if !ok {
+			if text, err = json.Marshal(rep); err != nil {
+				return "", "", fmt.Errorf("encoding the reply: %w", err)
+			}
 		}
-		return typeName(reflect.TypeOf(rep)), string(text), nil
+		return replyType, string(text), nil
 	}
 	routes = append(routes, route{msgType, request, reply, call})
 }
