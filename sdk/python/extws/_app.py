@@ -22,6 +22,7 @@ class _Route:
     request: type
     reply: type
     wants_user: bool
+    decode: Callable[[str], Any]  # request Data to the request model, compiled at registration
 
 
 class App:
@@ -67,7 +68,8 @@ class App:
             if name in self._routes:
                 raise ValueError(f"{name} is registered twice")
             _models.schema(request), _models.schema(reply)  # unsupported annotations fail here
-            self._routes[name] = _Route(fn, request, reply, len(params) > 1)
+            self._routes[name] = _Route(fn, request, reply, len(params) > 1,
+                                        _models.request_decoder(request))
             return fn
 
         return register
@@ -98,7 +100,7 @@ class App:
         if route is None:
             raise Error(f"{self.name} does not handle {msg_type}")
         try:
-            request = _models.decode_request(route.request, data)
+            request = route.decode(data)
         except _models.DataError as e:
             raise Error(f"invalid {msg_type}: {e}") from None
         reply = route.handler(request, user) if route.wants_user else route.handler(request)
