@@ -96,6 +96,12 @@ class App:
 
     def handle(self, msg_type: str, data: str, user: Optional[User]) -> Tuple[str, str]:
         """Runs one request: `(reply Type, reply Data as JSON)`, or raises `Error`."""
+        return self.handle_as(msg_type, data, user, None)
+
+    def handle_as(self, msg_type: str, data: str, caller: Any,
+                  to_user: Optional[Callable[[Any], Optional[User]]]) -> Tuple[str, str]:
+        """`handle`, where the handler's `User` is `to_user(caller)` (`caller` itself when
+        `to_user` is None), made only for a handler that takes one."""
         route = self._routes.get(msg_type)
         if route is None:
             raise Error(f"{self.name} does not handle {msg_type}")
@@ -103,7 +109,10 @@ class App:
             request = route.decode(data)
         except _models.DataError as e:
             raise Error(f"invalid {msg_type}: {e}") from None
-        reply = route.handler(request, user) if route.wants_user else route.handler(request)
+        if route.wants_user:
+            reply = route.handler(request, caller if to_user is None else to_user(caller))
+        else:
+            reply = route.handler(request)
         if not _models.is_model(type(reply)):
             raise TypeError(f"the {msg_type} handler returned {reply!r}, not a model")
         return reply.__class__.__name__, _models.dumps(reply)

@@ -32,7 +32,7 @@ class WitWorld(wit_world.WitWorld):
 
     def handle(self, msg_type: str, data: str, user: Optional[WitUser]) -> Response:
         try:
-            reply_type, text = _app.handle(msg_type, data, User._from_wit(user))
+            reply_type, text = _app.handle_as(msg_type, data, user, User._from_wit)
         except Error as e:
             raise Err(HandlerError(message=e.message, close_connection=e.close_connection,
                                    close_code=e.close_code)) from None

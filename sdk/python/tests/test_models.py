@@ -198,6 +198,20 @@ class Dispatch(unittest.TestCase):
             self.app.handle("Nope", "{}", None)
         self.assertEqual(e.exception.message, "calc does not handle Nope")
 
+    def test_user_made_when_wanted(self):
+        made = []
+
+        def to_user(caller):
+            made.append(caller)
+            return User(id=caller, first_name="A")
+
+        self.assertEqual(self.app.handle_as("CalculateRequest", '{"numbers":[1]}', 7, to_user),
+                         ("CalculateResponse", '{"result":1}'))
+        self.assertEqual(made, [])  # calculate takes no user
+        self.assertEqual(self.app.handle_as("WhoAmIRequest", "{}", 7, to_user),
+                         ("WhoAmIResponse", '{"user":{"id":7,"first_name":"A"}}'))
+        self.assertEqual(made, [7])
+
     def test_describe(self):
         d = self.app.describe()
         self.assertEqual(list(d["types"]), ["CalculateRequest", "WhoAmIRequest"])
