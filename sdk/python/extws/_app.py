@@ -68,6 +68,7 @@ class App:
             if name in self._routes:
                 raise ValueError(f"{name} is registered twice")
             _models.schema(request), _models.schema(reply)  # unsupported annotations fail here
+            _models.model_spec(reply)  # cached now, i.e. in the component's snapshot
             self._routes[name] = _Route(fn, request, reply, len(params) > 1,
                                         _models.request_decoder(request))
             return fn
@@ -113,7 +114,7 @@ class App:
             reply = route.handler(request, caller if to_user is None else to_user(caller))
         else:
             reply = route.handler(request)
-        if not _models.is_model(type(reply)):
+        if _models.model_spec(type(reply)) is None:
             raise TypeError(f"the {msg_type} handler returned {reply!r}, not a model")
         return reply.__class__.__name__, _models.dumps(reply)
 

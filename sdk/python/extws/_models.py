@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 import typing
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._decode import Problem, decoder, problem_text
+from ._text import encode, loads
 from ._values import I64_MAX, I64_MIN, describe_value, optional_inner
 from ._values import fields as _fields
 
@@ -24,23 +24,9 @@ class DataError(ValueError):
     """`Data` does not fit the request model; `str()` is the problem with its field path."""
 
 
-def loads(text: str) -> Any:
-    """JSON text to Python values; `NaN`/`Infinity` are refused and `-0` is a float, as in
-    serde_json (so only `type(v) is int` values are integers)."""
-    return json.loads(text, parse_int=_parse_int, parse_constant=_refuse)
-
-
 def dumps(value: Any) -> str:
     """Compact JSON with minimal escaping (what serde_json and JSON.stringify write)."""
-    return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
-
-
-def _parse_int(text: str) -> Any:
-    return float(text) if text == "-0" else int(text)
-
-
-def _refuse(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    return encode(to_jsonable(value))
 
 
 def is_model(cls: Any) -> bool:
@@ -79,17 +65,37 @@ def decode_request(cls: type, data: str) -> Any:
     return request_decoder(cls)(data)
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+_ENCODED: Dict[type, Tuple[Tuple[str, ...], bool]] = {}
+
+
+def model_spec(cls: type) -> Optional[Tuple[Tuple[str, ...], bool]]:
+    """(field names, `__omit_none__`) of model class `cls` (cached), or None if not a model."""
+    spec = _ENCODED.get(cls)
+    if spec is None and is_model(cls):
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        spec = _ENCODED[cls] = (names, bool(getattr(cls, "__omit_none__", False)))
+    return spec
+
+
 def to_jsonable(value: Any) -> Any:
     """Models to plain JSON values, fields in declaration order. A model class with
     `__omit_none__ = True` leaves out its fields that are None (and its schema does not
     allow null for them), as `User` does."""
-    if is_model(type(value)):
-        omit = getattr(value, "__omit_none__", False)
-        return {
-            f.name: to_jsonable(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if not (omit and getattr(value, f.name) is None)
-        }
+    cls = type(value)
+    if cls in _PLAIN:
+        return value
+    spec = model_spec(cls)
+    if spec is not None:
+        names, omit = spec
+        if omit:
+            out = {}
+            for name in names:
+                v = getattr(value, name)
+                if v is not None:
+                    out[name] = to_jsonable(v)
+            return out
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     if isinstance(value, dict):
