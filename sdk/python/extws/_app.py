@@ -7,7 +7,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
-from . import _models
+from . import _models, _warm
 from ._errors import Error
 from ._user import User
 
@@ -117,6 +117,12 @@ class App:
         if _models.model_spec(type(reply)) is None:
             raise TypeError(f"the {msg_type} handler returned {reply!r}, not a model")
         return reply.__class__.__name__, _models.dumps(reply)
+
+    def warm_up(self) -> None:
+        """Runs each route's decoding and encoding on samples (see `_warm`): at import, so
+        that the work of their first run is in the component's snapshot."""
+        for route in self._routes.values():
+            _warm.route(route.decode, route.request, route.reply)
 
     def hook(self, name: str, user: Optional[User]) -> None:
         """Runs the hook `on-connect` or `on-disconnect`, if defined."""
