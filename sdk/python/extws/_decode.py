@@ -54,12 +54,10 @@ def decoder(tp: Any) -> Decoder:
     """The decoder of annotation `tp` (cached). An annotation extws cannot decode gives a
     decoder raising TypeError when it is reached, as a value walk would."""
     try:
-        return _DECODERS[tp]
-    except KeyError:
-        pass
+        cached = _DECODERS.get(tp)
     except TypeError:  # an unhashable annotation: compiled each time
         return _compile(tp)
-    return _compile(tp)
+    return _compile(tp) if cached is None else cached
 
 
 def _identity(value: Any) -> Any:
