@@ -7,7 +7,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
-from . import _models
+from . import _models, _warm
 from ._errors import Error
 from ._user import User
 
@@ -22,6 +22,7 @@ class _Route:
     request: type
     reply: type
     wants_user: bool
+    decode: Callable[[str], Any]  # request Data to the request model, compiled at registration
 
 
 class App:
@@ -67,7 +68,9 @@ class App:
             if name in self._routes:
                 raise ValueError(f"{name} is registered twice")
             _models.schema(request), _models.schema(reply)  # unsupported annotations fail here
-            self._routes[name] = _Route(fn, request, reply, len(params) > 1)
+            _models.model_spec(reply)  # cached now, i.e. in the component's snapshot
+            self._routes[name] = _Route(fn, request, reply, len(params) > 1,
+                                        _models.request_decoder(request))
             return fn
 
         return register
@@ -94,17 +97,32 @@ class App:
 
     def handle(self, msg_type: str, data: str, user: Optional[User]) -> Tuple[str, str]:
         """Runs one request: `(reply Type, reply Data as JSON)`, or raises `Error`."""
+        return self.handle_as(msg_type, data, user, None)
+
+    def handle_as(self, msg_type: str, data: str, caller: Any,
+                  to_user: Optional[Callable[[Any], Optional[User]]]) -> Tuple[str, str]:
+        """`handle`, where the handler's `User` is `to_user(caller)` (`caller` itself when
+        `to_user` is None), made only for a handler that takes one."""
         route = self._routes.get(msg_type)
         if route is None:
             raise Error(f"{self.name} does not handle {msg_type}")
         try:
-            request = _models.decode_request(route.request, data)
+            request = route.decode(data)
         except _models.DataError as e:
             raise Error(f"invalid {msg_type}: {e}") from None
-        reply = route.handler(request, user) if route.wants_user else route.handler(request)
-        if not _models.is_model(type(reply)):
+        if route.wants_user:
+            reply = route.handler(request, caller if to_user is None else to_user(caller))
+        else:
+            reply = route.handler(request)
+        if _models.model_spec(type(reply)) is None:
             raise TypeError(f"the {msg_type} handler returned {reply!r}, not a model")
         return reply.__class__.__name__, _models.dumps(reply)
+
+    def warm_up(self) -> None:
+        """Runs each route's decoding and encoding on samples (see `_warm`): at import, so
+        that the work of their first run is in the component's snapshot."""
+        for route in self._routes.values():
+            _warm.route(route.decode, route.request, route.reply)
 
     def hook(self, name: str, user: Optional[User]) -> None:
         """Runs the hook `on-connect` or `on-disconnect`, if defined."""

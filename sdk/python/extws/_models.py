@@ -11,35 +11,22 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
-import types
 import typing
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+from ._decode import Problem, decoder, problem_text
+from ._text import encode, loads
+from ._values import I64_MAX, I64_MIN, describe_value, optional_inner
+from ._values import fields as _fields
 
 
 class DataError(ValueError):
     """`Data` does not fit the request model; `str()` is the problem with its field path."""
 
 
-def loads(text: str) -> Any:
-    """JSON text to Python values; `NaN`/`Infinity` are refused and `-0` is a float, as in
-    serde_json (so only `type(v) is int` values are integers)."""
-    return json.loads(text, parse_int=_parse_int, parse_constant=_refuse)
-
-
 def dumps(value: Any) -> str:
     """Compact JSON with minimal escaping (what serde_json and JSON.stringify write)."""
-    return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
-
-
-def _parse_int(text: str) -> Any:
-    return float(text) if text == "-0" else int(text)
-
-
-def _refuse(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    return encode(to_jsonable(value))
 
 
 def is_model(cls: Any) -> bool:
@@ -47,128 +34,68 @@ def is_model(cls: Any) -> bool:
     return isinstance(cls, type) and dataclasses.is_dataclass(cls)
 
 
-def _hints(cls: type) -> Dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-_FIELDS: Dict[type, List[Tuple[dataclasses.Field[Any], Any, bool]]] = {}
-
-
-def _fields(cls: type) -> List[Tuple[dataclasses.Field[Any], Any, bool]]:
-    """(field, annotation, required) for every init field of a model (cached: the models of
-    registered handlers are resolved at import, i.e. into the component's snapshot)."""
-    cached = _FIELDS.get(cls)
-    if cached is None:
-        cached = _FIELDS[cls] = _resolve_fields(cls)
-    return cached
-
-
-def _resolve_fields(cls: type) -> List[Tuple[dataclasses.Field[Any], Any, bool]]:
-    hints = _hints(cls)
-    out = []
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        out.append((f, hints[f.name], required))
-    return out
-
-
-def _optional_inner(tp: Any) -> Optional[Any]:
-    """T for `Optional[T]` / `T | None`, else None."""
-    origin = typing.get_origin(tp)
-    if origin is typing.Union or (hasattr(types, "UnionType") and origin is types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1 and len(typing.get_args(tp)) == 2:
-            return args[0]
-    return None
-
-
-def describe_value(value: Any) -> str:
-    """How a problem message shows a JSON value: scalars as JSON, containers by kind."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, float) and value == 0 and str(value).startswith("-"):
-        return "-0"
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _where(path: str) -> str:
-    return f"{path}: " if path else ""
-
-
 def decode(tp: Any, value: Any, path: str = "") -> Any:
     """Converts the JSON value `value` into annotation `tp`, raising DataError."""
-    if tp is Any or tp is object:
-        return value
-    inner = _optional_inner(tp)
-    if inner is not None:
-        return None if value is None else decode(inner, value, path)
-    if tp is bool:
-        if type(value) is bool:
-            return value
-        raise DataError(f"{_where(path)}expected a boolean, got {describe_value(value)}")
-    if tp is int:
-        if type(value) is int and I64_MIN <= value <= I64_MAX:
-            return value
-        raise DataError(f"{_where(path)}expected an integer, got {describe_value(value)}")
-    if tp is float:
-        if type(value) in (int, float):
-            return float(value)
-        raise DataError(f"{_where(path)}expected a number, got {describe_value(value)}")
-    if tp is str:
-        if type(value) is str:
-            return value
-        raise DataError(f"{_where(path)}expected a string, got {describe_value(value)}")
-    origin, args = typing.get_origin(tp) or tp, typing.get_args(tp)
-    if origin in (list, List):
-        if type(value) is not list:
-            raise DataError(f"{_where(path)}expected an array, got {describe_value(value)}")
-        item = args[0] if args else Any
-        return [decode(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
-    if origin in (dict, Dict):
-        if type(value) is not dict:
-            raise DataError(f"{_where(path)}expected an object, got {describe_value(value)}")
-        item = args[1] if len(args) == 2 else Any
-        return {k: decode(item, v, f"{path}.{k}" if path else k) for k, v in value.items()}
-    if is_model(tp):
-        if type(value) is not dict:
-            raise DataError(f"{_where(path)}expected an object, got {describe_value(value)}")
-        kwargs = {}
-        for f, annotation, required in _fields(tp):
-            sub = f"{path}.{f.name}" if path else f.name
-            if f.name not in value:
-                if required:
-                    raise DataError(f"missing field {sub}")
-                continue
-            kwargs[f.name] = decode(annotation, value[f.name], sub)
-        return tp(**kwargs)
-    raise TypeError(f"extws cannot decode into {tp!r}")
+    try:
+        return decoder(tp)(value)
+    except Problem as p:
+        raise DataError(problem_text(p, path)) from None
+
+
+def request_decoder(cls: type) -> Callable[[str], Any]:
+    """A function from the JSON text of `Data` to the request model `cls` (`null` reads as
+    `{}`), raising DataError; the model is looked at now, not at every call."""
+    decode_value = decoder(cls)
+
+    def decode_data(data: str) -> Any:
+        try:
+            value = loads(data)
+        except (ValueError, RecursionError) as e:
+            raise DataError(f"not JSON: {e}") from None
+        try:
+            return decode_value({} if value is None else value)
+        except Problem as p:
+            raise DataError(problem_text(p)) from None
+
+    return decode_data
 
 
 def decode_request(cls: type, data: str) -> Any:
     """The request model `cls` from the JSON text of `Data` (`null` reads as `{}`)."""
-    try:
-        value = loads(data)
-    except (ValueError, RecursionError) as e:
-        raise DataError(f"not JSON: {e}") from None
-    return decode(cls, {} if value is None else value)
+    return request_decoder(cls)(data)
+
+
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+_ENCODED: Dict[type, Tuple[Tuple[str, ...], bool]] = {}
+
+
+def model_spec(cls: type) -> Optional[Tuple[Tuple[str, ...], bool]]:
+    """(field names, `__omit_none__`) of model class `cls` (cached), or None if not a model."""
+    spec = _ENCODED.get(cls)
+    if spec is None and is_model(cls):
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        spec = _ENCODED[cls] = (names, bool(getattr(cls, "__omit_none__", False)))
+    return spec
 
 
 def to_jsonable(value: Any) -> Any:
     """Models to plain JSON values, fields in declaration order. A model class with
     `__omit_none__ = True` leaves out its fields that are None (and its schema does not
     allow null for them), as `User` does."""
-    if is_model(type(value)):
-        omit = getattr(value, "__omit_none__", False)
-        return {
-            f.name: to_jsonable(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if not (omit and getattr(value, f.name) is None)
-        }
+    cls = type(value)
+    if cls in _PLAIN:
+        return value
+    spec = model_spec(cls)
+    if spec is not None:
+        names, omit = spec
+        if omit:
+            out = {}
+            for name in names:
+                v = getattr(value, name)
+                if v is not None:
+                    out[name] = to_jsonable(v)
+            return out
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -190,7 +117,7 @@ def _model_schema(cls: type, defs: Dict[str, Any], root: type) -> Dict[str, Any]
     required: List[str] = []
     omit = getattr(cls, "__omit_none__", False)
     for f, annotation, is_required in _fields(cls):
-        inner = _optional_inner(annotation) if omit and not is_required else None
+        inner = optional_inner(annotation) if omit and not is_required else None
         properties[f.name] = _schema(annotation if inner is None else inner, defs, root)
         if is_required:
             required.append(f.name)
@@ -213,7 +140,7 @@ def description(cls: type) -> Optional[str]:
 def _schema(tp: Any, defs: Dict[str, Any], root: type) -> Dict[str, Any]:
     if tp is Any or tp is object:
         return {}
-    inner = _optional_inner(tp)
+    inner = optional_inner(tp)
     if inner is not None:
         return {"anyOf": [_schema(inner, defs, root), {"type": "null"}]}
     if tp is bool:

@@ -31,4 +31,7 @@ class User:
     def _from_wit(cls, user: Any) -> Optional["User"]:
         if user is None:
             return None
-        return cls(**{f.name: getattr(user, f.name) for f in dataclasses.fields(cls)})
+        return cls(**{name: getattr(user, name) for name in _NAMES})
+
+
+_NAMES = tuple(f.name for f in dataclasses.fields(User))  # once, not at every conversion

@@ -12,7 +12,7 @@ from componentize_py_types import Err
 from wit_world.imports.types import HandlerError, Response
 from wit_world.imports.types import User as WitUser
 
-from . import _models
+from . import _models, _warm, log
 from ._app import the_app
 from ._errors import Error
 from ._user import User
@@ -32,7 +32,7 @@ class WitWorld(wit_world.WitWorld):
 
     def handle(self, msg_type: str, data: str, user: Optional[WitUser]) -> Response:
         try:
-            reply_type, text = _app.handle(msg_type, data, User._from_wit(user))
+            reply_type, text = _app.handle_as(msg_type, data, user, User._from_wit)
         except Error as e:
             raise Err(HandlerError(message=e.message, close_connection=e.close_connection,
                                    close_code=e.close_code)) from None
@@ -49,6 +49,19 @@ def _hook(name: str, user: Optional[WitUser]) -> None:
     try:
         _app.hook(name, User._from_wit(user))
     except Error as e:
-        from . import log
-
         log.warn(f"{name}: {e.message}")
+
+
+def _sample_user() -> None:
+    fields = {name: None for name in getattr(WitUser, "__dataclass_fields__", ())}
+    User._from_wit(WitUser(**{**fields, "id": 1, "first_name": "A"}))
+
+
+def _warm_up() -> None:
+    """The first run of the per-call path, into the snapshot (see `_warm`)."""
+    _app.warm_up()
+    _warm.repeat(_sample_user)
+    _warm.repeat(lambda: Response(msg_type="", data=""))
+
+
+_warm_up()

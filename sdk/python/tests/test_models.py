@@ -10,7 +10,7 @@ from typing import Dict, List, Optional
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from extws import App, Error, User, schema  # noqa: E402
-from extws._models import DataError, decode_request, dumps  # noqa: E402
+from extws._models import DataError, decode, decode_request, dumps, loads  # noqa: E402
 
 
 @dataclass
@@ -29,6 +29,19 @@ class Shape:
     note: Optional[str] = None
     closed: bool = False
     extra: list = field(default_factory=list)
+
+
+@dataclass
+class Tree:
+    name: str
+    kids: List["Tree"] = field(default_factory=list)
+
+
+@dataclass
+class Nested:
+    grid: List[List[int]]
+    by_name: Dict[str, Dict[str, List[Optional[int]]]] = field(default_factory=dict)
+    tree: Optional[Tree] = None
 
 
 @dataclass
@@ -80,6 +93,39 @@ class Decode(unittest.TestCase):
         self.assertEqual(problem(Shape, '{"name":"a","points":[],"closed":1}'),
                          "closed: expected a boolean, got 1")
         self.assertEqual(problem(Shape, "NaN"), "not JSON: NaN is not JSON")
+
+    def test_paths(self):
+        # Paths are joined as the field walk joins them, whatever the nesting.
+        self.assertEqual(problem(Shape, '{"name":"a","points":[{"x":1},{"x":"1"}]}'),
+                         'points[1].x: expected a number, got "1"')
+        self.assertEqual(problem(Nested, '{"grid":[[1],[2,true]]}'),
+                         "grid[1][1]: expected an integer, got true")
+        self.assertEqual(problem(Nested, '{"grid":[],"by_name":{"a":{"b":[null,"x"]}}}'),
+                         'by_name.a.b[1]: expected an integer, got "x"')
+        self.assertEqual(problem(Nested, '{"grid":[],"by_name":{"":{"":["x"]}}}'),
+                         'by_name..[0]: expected an integer, got "x"')
+        self.assertEqual(problem(Nested, '{"grid":[],"tree":{"name":"t","kids":[{"name":"u","kids":[{}]}]}}'),
+                         "missing field tree.kids[0].kids[0].name")
+        with self.assertRaises(DataError) as e:
+            decode(List[Point], [{"x": 1}, {}], "at")
+        self.assertEqual(str(e.exception), "missing field at[1].x")
+
+    def test_json_corners(self):
+        self.assertEqual(decode_request(CalculateRequest, ' {"numbers":[3]} \n').numbers, [3])
+        self.assertIsInstance(loads("[-0]")[0], float)
+        self.assertIsInstance(loads("-0.0"), float)
+        for text, error in [("[NaN]", "NaN is not JSON"), ("-Infinity", "-Infinity is not JSON"),
+                            ("\ufeff{}", "Unexpected UTF-8 BOM"), ("{} x", "Extra data"),
+                            ("", "Expecting value")]:
+            with self.assertRaises(ValueError) as e:
+                loads(text)
+            self.assertIn(error, str(e.exception))
+
+    def test_unsupported(self):
+        # Like the walk over values, an annotation extws cannot decode fails when reached.
+        self.assertEqual(decode(List[set], []), [])
+        with self.assertRaises(TypeError):
+            decode(List[set], [1])
 
     def test_models(self):
         s = decode_request(Shape, '{"name":"a","points":[{"x":1},{"x":2.5,"y":-1}],"note":null}')
@@ -151,6 +197,20 @@ class Dispatch(unittest.TestCase):
         with self.assertRaises(Error) as e:
             self.app.handle("Nope", "{}", None)
         self.assertEqual(e.exception.message, "calc does not handle Nope")
+
+    def test_user_made_when_wanted(self):
+        made = []
+
+        def to_user(caller):
+            made.append(caller)
+            return User(id=caller, first_name="A")
+
+        self.assertEqual(self.app.handle_as("CalculateRequest", '{"numbers":[1]}', 7, to_user),
+                         ("CalculateResponse", '{"result":1}'))
+        self.assertEqual(made, [])  # calculate takes no user
+        self.assertEqual(self.app.handle_as("WhoAmIRequest", "{}", 7, to_user),
+                         ("WhoAmIResponse", '{"user":{"id":7,"first_name":"A"}}'))
+        self.assertEqual(made, [7])
 
     def test_describe(self):
         d = self.app.describe()
