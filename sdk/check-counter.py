@@ -35,7 +35,9 @@ async def request(ws, msg_type, data=None):
 
 
 async def expect(ws, msg_type, data):
+    """The next push is `msg_type` with `data`; a push to a user also carries its `Seq`."""
     reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    reply.pop("Seq", None)
     assert reply == {"Type": msg_type, "Data": data}, reply
 
 
