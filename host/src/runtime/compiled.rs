@@ -12,11 +12,38 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use super::bindings::HandlerPre;
-use super::component::{Hook, LoadError};
 use super::host::HostState;
 
 /// The export that makes a component a `described-handler`.
 pub(super) const DESCRIBE: &str = "describe";
+
+/// The optional lifecycle hooks of world `handler-with-hooks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// `on-connect`, after a connection authenticated.
+    Connect,
+    /// `on-disconnect`, after it closed.
+    Disconnect,
+}
+
+impl Hook {
+    /// The export's name.
+    pub fn export(self) -> &'static str {
+        match self {
+            Self::Connect => "on-connect",
+            Self::Disconnect => "on-disconnect",
+        }
+    }
+}
+
+/// Why a file could not be made ready (the caller adds the path).
+#[derive(Debug)]
+pub(super) enum CompileError {
+    /// Not readable, or not a valid component.
+    Compile(String),
+    /// It does not fit the world the linker provides.
+    World(String),
+}
 
 /// One component file, compiled and linked.
 pub(super) struct Compiled {
@@ -66,22 +93,15 @@ impl CompiledCache {
         engine: &Engine,
         linker: &Linker<HostState>,
         path: &Path,
-    ) -> Result<Arc<Compiled>, LoadError> {
-        let compile_error = |reason: String| LoadError::Compile {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let key = FileKey::of(path).map_err(|e| compile_error(e.to_string()))?;
+    ) -> Result<Arc<Compiled>, CompileError> {
+        let key = FileKey::of(path).map_err(|e| CompileError::Compile(e.to_string()))?;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(compiled) = entries.get(&key).and_then(Weak::upgrade) {
             return Ok(compiled);
         }
-        let component =
-            Component::from_file(engine, path).map_err(|e| compile_error(format!("{e:#}")))?;
-        let world = |e: wasmtime::Error| LoadError::World {
-            path: path.to_path_buf(),
-            reason: format!("{e:#}"),
-        };
+        let component = Component::from_file(engine, path)
+            .map_err(|e| CompileError::Compile(format!("{e:#}")))?;
+        let world = |e: wasmtime::Error| CompileError::World(format!("{e:#}"));
         let hooks = [Hook::Connect, Hook::Disconnect]
             .into_iter()
             .filter(|h| component.get_export_index(None, h.export()).is_some())

@@ -11,7 +11,8 @@ use crate::api::Api;
 use wasmtime::Store;
 
 use super::bindings::{Handler, Response, User};
-use super::compiled::{Compiled, DESCRIBE};
+pub use super::compiled::Hook;
+use super::compiled::{CompileError, Compiled, DESCRIBE};
 use super::engine::Runtime;
 use super::host::{CallerInfo, Capabilities, HostState};
 use super::instances::{
@@ -96,25 +97,6 @@ pub struct LoadedComponent {
     hooks: Vec<Hook>,
 }
 
-/// The optional lifecycle hooks of world `handler-with-hooks`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hook {
-    /// `on-connect`, after a connection authenticated.
-    Connect,
-    /// `on-disconnect`, after it closed.
-    Disconnect,
-}
-
-impl Hook {
-    /// The export's name.
-    pub fn export(self) -> &'static str {
-        match self {
-            Self::Connect => "on-connect",
-            Self::Disconnect => "on-disconnect",
-        }
-    }
-}
-
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl LoadedComponent {
@@ -127,7 +109,17 @@ impl LoadedComponent {
         let path = spec.path.as_path();
         let compiled = runtime
             .compiled
-            .get(&runtime.engine, &runtime.linker, path)?;
+            .get(&runtime.engine, &runtime.linker, path)
+            .map_err(|e| match e {
+                CompileError::Compile(reason) => LoadError::Compile {
+                    path: path.to_path_buf(),
+                    reason,
+                },
+                CompileError::World(reason) => LoadError::World {
+                    path: path.to_path_buf(),
+                    reason,
+                },
+            })?;
         let policy: Box<dyn InstancePolicy> = match spec.lifecycle {
             Lifecycle::Fresh => Box::new(Fresh),
             Lifecycle::Pooled => Box::new(Pooled::new(spec.max_uses, spec.pool_size)),
