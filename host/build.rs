@@ -16,7 +16,12 @@ const LANGUAGES: &[(&str, &str, Option<&str>, &str)] = &[
 ];
 
 fn main() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Read when the script runs, not baked in when it is compiled: cargo reuses a compiled
+    // build script across checkouts that share a target directory, and one from another
+    // checkout would embed that checkout's files (or, once it is gone, none).
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let repo = Path::new(&manifest_dir).join("..");
     let mut out = String::from(
         "/// (language, path in the project, contents, is a template)\n\
          pub static FILES: &[(&str, &str, &[u8], bool)] = &[\n",
