@@ -70,10 +70,12 @@ impl Reopening {
             Ok(v) => Ok(v),
             Err(Failure::Kv(e)) => Err(e),
             Err(Failure::Storage(e)) => {
-                if matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo) {
-                    self.close_after(&db, &e);
-                }
-                Err(KvError::Unavailable(format!("embedded store: {e}")))
+                let reason = if matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo) {
+                    self.close_after(&db, &e)
+                } else {
+                    e.to_string()
+                };
+                Err(KvError::Unavailable(format!("embedded store: {reason}")))
             }
         }
     }
@@ -108,15 +110,30 @@ impl Reopening {
         }
     }
 
-    /// Drops `failed` (if it is still the current handle) so that the next operation reopens.
-    fn close_after(&self, failed: &Arc<Database>, e: &redb::Error) {
+    /// Drops `failed` (if it is still the current handle) so that the next operation reopens;
+    /// returns what to report. An operation that ran beside the one that hit the I/O error
+    /// gets redb's `PreviousIo`; it reports the first error instead (e.g. `No space left on
+    /// device`), which says what is wrong.
+    fn close_after(&self, failed: &Arc<Database>, e: &redb::Error) -> String {
         let mut handle = self.handle.lock().unwrap_or_else(PoisonError::into_inner);
-        if matches!(&*handle, Handle::Open(db) if Arc::ptr_eq(db, failed)) {
-            tracing::error!(error = %e, "embedded store: I/O error; reopening it");
-            *handle = Handle::Failed {
-                error: e.to_string(),
-                retry_at: Instant::now(),
-            };
+        let previous = matches!(e, redb::Error::PreviousIo);
+        match &mut *handle {
+            Handle::Open(db) if Arc::ptr_eq(db, failed) => {
+                tracing::error!(error = %e, "embedded store: I/O error; reopening it");
+                *handle = Handle::Failed {
+                    error: e.to_string(),
+                    retry_at: Instant::now(),
+                };
+                e.to_string()
+            }
+            Handle::Failed { error, .. } if previous => error.clone(),
+            // The operation that hit the error reports after one that only saw `PreviousIo`:
+            // keep the telling one for what comes next.
+            Handle::Failed { error, .. } if *error == redb::Error::PreviousIo.to_string() => {
+                *error = e.to_string();
+                e.to_string()
+            }
+            _ => e.to_string(),
         }
     }
 }
