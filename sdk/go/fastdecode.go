@@ -174,20 +174,29 @@ func stringValue(span string, plain bool) (string, bool) {
 	return s, json.Unmarshal([]byte(span), &s) == nil
 }
 
-// object reads a JSON object, calling field with each key's span (see str) with r at its
-// value, which field must read.
-func (r *reader) object(field func(key string, plain bool) bool) bool {
-	if r.peek() != '{' {
-		return false
+// enter reads a container's opening byte, one level deeper (within maxDepth); empty says it
+// was closed at once, in which case the closing byte is read too and the level left.
+func (r *reader) enter(open, close byte) (ok, empty bool) {
+	if r.peek() != open {
+		return false, false
 	}
 	r.pos++
 	if r.depth++; r.depth > maxDepth {
-		return false
+		return false, false
 	}
-	if r.peek() == '}' {
+	if r.peek() == close {
 		r.pos++
 		r.depth--
-		return true
+		return true, true
+	}
+	return true, false
+}
+
+// object reads a JSON object, calling field with each key's span (see str) with r at its
+// value, which field must read.
+func (r *reader) object(field func(key string, plain bool) bool) bool {
+	if ok, empty := r.enter('{', '}'); !ok || empty {
+		return ok
 	}
 	for {
 		key, plain, ok := r.str()
@@ -213,17 +222,8 @@ func (r *reader) object(field func(key string, plain bool) bool) bool {
 
 // array reads a JSON array, calling item with r at each item, which item must read.
 func (r *reader) array(item func() bool) bool {
-	if r.peek() != '[' {
-		return false
-	}
-	r.pos++
-	if r.depth++; r.depth > maxDepth {
-		return false
-	}
-	if r.peek() == ']' {
-		r.pos++
-		r.depth--
-		return true
+	if ok, empty := r.enter('[', ']'); !ok || empty {
+		return ok
 	}
 	for {
 		if !item() {
