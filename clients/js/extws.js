@@ -138,6 +138,10 @@ export class ExtwsClient {
   #connecting = null; // { resolve, reject } of the connect() in progress
   #everOpened = false;
   #lastSeq = null; // the newest Seq received (pushes to the user), or null
+  // Messages (and a close) that arrive in the same task as the opening, held until the next
+  // one: the code awaiting connect() registers its handlers first. The server writes the
+  // AuthResponse, a resume's replay and its error together, so they may come in one read.
+  #held = null;
 
   /**
    * @param {string} url ws:, wss:, http(s): (mapped to ws(s):) or relative to the page.
@@ -333,7 +337,8 @@ export class ExtwsClient {
           }
           return;
         }
-        this.#dispatch(message);
+        if (this.#held) this.#held.push(message);
+        else this.#dispatch(message);
       },
       error: (event) => {
         lastError = event?.message || event?.error?.message || lastError;
@@ -348,6 +353,10 @@ export class ExtwsClient {
     const closed = (event) => {
       clearTimeout(connectTimer);
       if (this.#ws !== ws) return;
+      if (this.#held) {
+        setTimeout(() => closed(event), 0); // after the held messages
+        return;
+      }
       detach(ws);
       this.#ws = null;
       this.#failed(event.code, event.code ?? 1006, event.reason || lastError, opened);
@@ -359,6 +368,11 @@ export class ExtwsClient {
   #opened() {
     this.#everOpened = true;
     this.#attempt = 0;
+    const held = (this.#held = []);
+    setTimeout(() => {
+      if (this.#held === held) this.#held = null;
+      for (const message of held) this.#dispatch(message);
+    }, 0);
     this.#setState("open");
     for (const entry of this.#pending.values()) if (!entry.sent) this.#send(entry);
     if (this.#connecting) {

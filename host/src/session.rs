@@ -179,6 +179,9 @@ impl Socket<'_> {
             reason: close.reason.into(),
         };
         let grace = self.timeouts.close_grace;
+        // Replies written but not flushed go before the close frame: tungstenite does not
+        // flush them when it closes.
+        let _ = tokio::time::timeout(grace, self.ws.flush()).await;
         // A client that stopped reading may never take the close frame: don't wait forever.
         match tokio::time::timeout(grace, self.ws.close(Some(frame))).await {
             Ok(Ok(()) | Err(WsError::ConnectionClosed)) | Err(_) => {}
