@@ -179,9 +179,6 @@ impl Socket<'_> {
             reason: close.reason.into(),
         };
         let grace = self.timeouts.close_grace;
-        // Replies written but not flushed go before the close frame: tungstenite does not
-        // flush them when it closes.
-        let _ = tokio::time::timeout(grace, self.ws.flush()).await;
         // A client that stopped reading may never take the close frame: don't wait forever.
         match tokio::time::timeout(grace, self.ws.close(Some(frame))).await {
             Ok(Ok(()) | Err(WsError::ConnectionClosed)) | Err(_) => {}
@@ -226,50 +223,42 @@ async fn serve(
             socket.flush().await?;
             unflushed = 0;
         }
-        if let Some(frame) = ready {
-            last_seen = Instant::now();
-            let outcome = match on_frame(socket, connection, frame).await? {
-                Step::Deliver(outcome) => outcome,
-                Step::Next => continue,
-                Step::End(close) => return Ok(close),
-            };
-            match deliver(socket, connection, outcome, &mut unflushed).await? {
-                Some(close) => return Ok(Some(close)),
-                None => continue,
-            }
-        }
-        let overflow = connection.mailbox.as_ref().map(|m| m.overflowed.clone());
-        let authenticated = connection.dispatcher.session().is_some();
-        let outcome = tokio::select! {
-            frame = socket.ws.next() => {
-                last_seen = Instant::now();
-                match on_frame(socket, connection, frame).await? {
-                    Step::Deliver(outcome) => outcome,
-                    Step::Next => continue,
-                    Step::End(close) => return Ok(close),
-                }
-            }
-            () = &mut auth_timer, if !authenticated => return Ok(Some(Close::auth_timed_out())),
-            _ = ping.tick() => {
-                if last_seen.elapsed() >= timeouts.idle {
-                    return Ok(Some(Close::idle()));
-                }
-                socket.send(Message::Ping(Vec::new().into())).await?;
-                continue;
-            }
-            () = shutdown.recv() => return Ok(Some(Close::shutting_down())),
-            Some(Pushed { seq, text }) = next_push(&mut connection.mailbox) => {
-                if seq.is_some_and(|seq| seq <= connection.floor) {
-                    continue; // replayed already
-                }
+        let frame = match ready {
+            Some(frame) => frame,
+            None => {
+                let overflow = connection.mailbox.as_ref().map(|m| m.overflowed.clone());
+                let authenticated = connection.dispatcher.session().is_some();
                 tokio::select! {
-                    sent = socket.ws.send(Message::text(text)) => sent?,
-                    () = notified(overflow) => return Ok(Some(Close::slow_consumer())),
-                    () = tokio::time::sleep(timeouts.push_send) => return Ok(Some(Close::slow_consumer())),
+                    frame = socket.ws.next() => frame,
+                    () = &mut auth_timer, if !authenticated => return Ok(Some(Close::auth_timed_out())),
+                    _ = ping.tick() => {
+                        if last_seen.elapsed() >= timeouts.idle {
+                            return Ok(Some(Close::idle()));
+                        }
+                        socket.send(Message::Ping(Vec::new().into())).await?;
+                        continue;
+                    }
+                    () = shutdown.recv() => return Ok(Some(Close::shutting_down())),
+                    Some(Pushed { seq, text }) = next_push(&mut connection.mailbox) => {
+                        if seq.is_some_and(|seq| seq <= connection.floor) {
+                            continue; // replayed already
+                        }
+                        tokio::select! {
+                            sent = socket.ws.send(Message::text(text)) => sent?,
+                            () = notified(overflow) => return Ok(Some(Close::slow_consumer())),
+                            () = tokio::time::sleep(timeouts.push_send) => return Ok(Some(Close::slow_consumer())),
+                        }
+                        continue;
+                    }
+                    () = notified(overflow.clone()) => return Ok(Some(Close::slow_consumer())),
                 }
-                continue;
             }
-            () = notified(overflow.clone()) => return Ok(Some(Close::slow_consumer())),
+        };
+        last_seen = Instant::now();
+        let outcome = match on_frame(socket, connection, frame).await? {
+            Step::Deliver(outcome) => outcome,
+            Step::Next => continue,
+            Step::End(close) => return Ok(close),
         };
         if let Some(close) = deliver(socket, connection, outcome, &mut unflushed).await? {
             return Ok(Some(close));
