@@ -78,10 +78,29 @@ impl Gateway {
 
     async fn handle(
         &self,
-        mut stream: TcpStream,
+        stream: TcpStream,
         peer: SocketAddr,
         shutdown: Shutdown,
     ) -> std::io::Result<()> {
+        // Boxed: everything before the upgrade (plain HTTP and webhooks included) lives in its
+        // own allocation, freed once the socket is upgraded, so an idle connection's task holds
+        // only the session's state (the connection task was 6.8 KiB with it inline, 2.7 KiB
+        // without: docs/benchmarks.md).
+        let Some((ws, connection)) = Box::pin(self.upgrade(stream, peer)).await? else {
+            return Ok(());
+        };
+        session::run(ws, connection, &self.timeouts, shutdown)
+            .await
+            .map_err(std::io::Error::other)
+    }
+
+    /// Reads the request head and answers it: a plain HTTP request or a webhook (then `None`),
+    /// or an admitted upgrade (then the upgraded socket and its connection).
+    async fn upgrade(
+        &self,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+    ) -> std::io::Result<Option<(WebSocketStream<TcpStream>, Connection)>> {
         let deadline = tokio::time::Instant::now() + self.timeouts.handshake;
         let head = tokio::time::timeout_at(deadline, read_head(&mut stream)).await;
         let (request, leftover) = match head {
@@ -89,7 +108,9 @@ impl Gateway {
             Ok(Err(HeadError::Io(e))) => return Err(e),
             Ok(Err(HeadError::Invalid(reason))) => {
                 let refusal = Refusal::new(StatusCode::BAD_REQUEST, reason);
-                return respond(&mut stream, deadline, &refusal).await;
+                return respond(&mut stream, deadline, &refusal)
+                    .await
+                    .map(|()| None);
             }
             Ok(Ok(head)) => head,
         };
@@ -111,15 +132,22 @@ impl Gateway {
                     secret,
                     io_timeout,
                 )
-                .await;
+                .await
+                .map(|()| None);
             }
             let reply = crate::http::answer(&request, &tenants, &self.metrics, &self.services);
             let response = reply.await;
-            return within(deadline, response.write(&mut stream)).await;
+            return within(deadline, response.write(&mut stream))
+                .await
+                .map(|()| None);
         }
         let admitted = match self.admit(&request, peer) {
             Ok(admitted) => admitted,
-            Err(refusal) => return respond(&mut stream, deadline, &refusal).await,
+            Err(refusal) => {
+                return respond(&mut stream, deadline, &refusal)
+                    .await
+                    .map(|()| None);
+            }
         };
         let Admitted {
             connection,
@@ -130,18 +158,17 @@ impl Gateway {
         within(deadline, stream.write_all(upgrade.as_bytes())).await?;
         // The socket's frame limit is the tenant's own (so a reload that changes it applies to
         // every connection accepted after it). tungstenite zero-fills its whole read buffer on
-        // every read: the default 128 KiB made each idle connection cost ~135 KiB of RSS;
-        // 4 KiB costs ~11 KiB (docs/benchmarks.md).
+        // every read, and an idle connection waits in a read: the default 128 KiB made each
+        // idle connection cost ~135 KiB of RSS. 1 KiB holds a typical request whole; a larger
+        // message takes more reads (~1.5 ms more for 1 MiB, against ~100 ms to handle it).
         let max = connection.tenant().max_message_bytes;
         let config = WebSocketConfig::default()
-            .read_buffer_size(4096)
+            .read_buffer_size(READ_BUFFER)
             .max_message_size(Some(max))
             .max_frame_size(Some(max));
         let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(config))
             .await;
-        session::run(ws, connection, &self.timeouts, shutdown)
-            .await
-            .map_err(std::io::Error::other)
+        Ok(Some((ws, connection)))
     }
 
     /// Routes an upgrade to its tenant and authenticates it.
@@ -215,6 +242,9 @@ struct Admitted {
     subprotocol: Option<String>,
     key: String,
 }
+
+/// Bytes an upgraded socket reads at a time (docs/benchmarks.md, "Connections").
+const READ_BUFFER: usize = 1024;
 
 /// Why a request head could not be read.
 enum HeadError {

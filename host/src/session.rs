@@ -124,7 +124,9 @@ pub async fn run(
         None => (Vec::new(), None),
     };
     let result = match serve(&mut socket, &mut connection, resumed, shutdown).await {
-        Ok(Some(close)) => socket.close(close).await,
+        // Boxed, like the hooks: the closing handshake's state is needed once, at the end, not
+        // in every idle connection's task.
+        Ok(Some(close)) => Box::pin(socket.close(close)).await,
         Ok(None) => Ok(()),
         Err(e) => Err(e),
     };
