@@ -103,7 +103,7 @@ function onMessage(text, user) {
 
 const botToken = args["bot-token"];
 const http = createServer((_req, res) => res.writeHead(426).end("WebSocket only\n"));
-const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+const wss = new WebSocketServer({ noServer: true, maxPayload: 4 << 20 });
 http.on("upgrade", (req, socket, head) => {
   let user = null;
   if (botToken !== undefined) {

@@ -72,7 +72,8 @@ enum Command {
         /// Let the load generator and the server share every CPU instead of pinning them.
         #[arg(long)]
         no_pin: bool,
-        /// Skip parts: throughput, idle, cold, noisy (comma-separated).
+        /// Skip parts (comma-separated): throughput, idle, cold, noisy, payload, connections,
+        /// tenants.
         #[arg(long, value_delimiter = ',')]
         skip: Vec<String>,
         /// Only systems whose name contains one of these (comma-separated), e.g. native,rust/fresh.

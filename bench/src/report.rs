@@ -37,6 +37,15 @@ pub struct Results {
     pub cold_start: Vec<ColdStart>,
     pub noisy: Option<Noisy>,
     pub micro: Vec<Micro>,
+    /// Throughput by request size (scenario names from [`crate::payload::SIZES`]).
+    #[serde(default)]
+    pub payload: Vec<ThroughputRun>,
+    /// Many idle connections on one server, then a topic push to part of them.
+    #[serde(default)]
+    pub connections: Option<crate::connections::ConnectionScale>,
+    /// Many tenants in one server.
+    #[serde(default)]
+    pub tenants: Option<crate::tenants::TenantScale>,
     pub targets: Vec<Target>,
     /// Things skipped or worth knowing about this run.
     pub notes: Vec<String>,
@@ -118,7 +127,7 @@ pub struct Micro {
     pub component_bytes: Option<u64>,
 }
 
-/// A goal of issue 6 and where this run stands.
+/// A goal (issues 6 and 15) and where this run stands.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Target {
     pub name: String,
@@ -157,7 +166,7 @@ impl Results {
         );
         if !self.targets.is_empty() {
             md.push_str(
-                "## Targets (issue 6)\n\n| target | goal | measured | met |\n|---|---|---|---|\n",
+                "## Targets (issues 6 and 15)\n\n| target | goal | measured | met |\n|---|---|---|---|\n",
             );
             for t in &self.targets {
                 let met = match t.met {
@@ -284,6 +293,13 @@ impl Results {
             }
             md.push('\n');
         }
+        crate::payload::markdown(self, &mut md);
+        if let Some(c) = &self.connections {
+            c.markdown(&mut md);
+        }
+        if let Some(t) = &self.tenants {
+            t.markdown(&mut md);
+        }
         if !self.notes.is_empty() {
             md.push_str("## Notes\n\n");
             for n in &self.notes {
@@ -294,7 +310,8 @@ impl Results {
     }
 }
 
-fn ms(us: f64) -> String {
+/// Microseconds as milliseconds, two decimals below 10 ms.
+pub(crate) fn ms(us: f64) -> String {
     if us < 10_000.0 {
         format!("{:.2}", us / 1000.0)
     } else {

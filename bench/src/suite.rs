@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use crate::load::{self, LoadSpec};
 use crate::procstat;
 use crate::report::{
-    ColdStart, IdleRun, Micro, Noisy, Results, SCENARIOS, SystemInfo, Target, ThroughputRun, median,
+    ColdStart, IdleRun, Micro, Noisy, Results, SCENARIOS, SystemInfo, ThroughputRun, median,
 };
 use crate::servers::{Server, ServerCmd};
 
@@ -34,12 +34,12 @@ pub enum Mode {
     Full,
 }
 
-struct Params {
-    warmup: Duration,
-    window: Duration,
-    messages: u64,
-    idle_connections: usize,
-    cold_runs: usize,
+pub(crate) struct Params {
+    pub(crate) warmup: Duration,
+    pub(crate) window: Duration,
+    pub(crate) messages: u64,
+    pub(crate) idle_connections: usize,
+    pub(crate) cold_runs: usize,
 }
 
 impl Mode {
@@ -91,25 +91,27 @@ pub struct SuiteArgs {
     pub compile_cache: PathBuf,
     /// Pin the client and the server to different CPUs.
     pub pin: bool,
-    /// Parts to skip: throughput, idle, cold, noisy.
+    /// Parts to skip: throughput, idle, cold, noisy, payload, connections, tenants.
     pub skip: Vec<String>,
     /// Only systems whose name contains one of these (empty: all).
     pub only: Vec<String>,
 }
 
 /// One server under test.
-struct System {
-    info: SystemInfo,
-    cmd: ServerCmd,
+pub(crate) struct System {
+    pub(crate) info: SystemInfo,
+    pub(crate) cmd: ServerCmd,
 }
 
-struct Ctx<'a> {
-    args: &'a SuiteArgs,
-    params: Params,
-    rt: tokio::runtime::Runtime,
-    server_cpus: Option<Vec<usize>>,
+/// What every part of one suite run shares: its arguments, windows, runtime and placement.
+pub(crate) struct Ctx<'a> {
+    pub(crate) args: &'a SuiteArgs,
+    pub(crate) params: Params,
+    pub(crate) rt: tokio::runtime::Runtime,
+    /// CPUs the servers under load are pinned to (`None`: unpinned).
+    pub(crate) server_cpus: Option<Vec<usize>>,
     /// `?<initData>`: signed for BOT_TOKEN.
-    query: String,
+    pub(crate) query: String,
 }
 
 /// Runs everything and writes results.json, results.md and chart.png into `args.out`.
@@ -208,6 +210,47 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<Results> {
             Err(e) => results.notes.push(format!("noisy neighbour failed: {e:#}")),
         }
     }
+    if !skip("payload") {
+        results.payload = crate::payload::run(&ctx, &systems, &mut results.notes);
+    }
+    if !skip("connections") {
+        // Room under the open-file limit for the server's own files and the bench's sockets.
+        let size = match ctx.args.mode {
+            Mode::Quick => crate::connections::Size {
+                connections: 2_000,
+                subscribers: 1_000,
+                idle_window: Duration::from_secs(3),
+                pushes: 3,
+            },
+            Mode::Full => crate::connections::Size {
+                connections: 19_000,
+                subscribers: 10_000,
+                idle_window: Duration::from_secs(35),
+                pushes: 5,
+            },
+        };
+        let fit = (nofile.saturating_sub(400) as usize).min(size.connections);
+        if fit < size.connections {
+            results.notes.push(format!(
+                "open-file limit is {nofile}: the connections run opened {fit} instead of {}",
+                size.connections
+            ));
+        }
+        let size = crate::connections::Size {
+            connections: fit,
+            ..size
+        };
+        match crate::connections::run(&ctx, &size) {
+            Ok(c) => results.connections = Some(c),
+            Err(e) => results.notes.push(format!("connections run failed: {e:#}")),
+        }
+    }
+    if !skip("tenants") {
+        match crate::tenants::run(&ctx, ctx.params.cold_runs.min(5)) {
+            Ok(t) => results.tenants = Some(t),
+            Err(e) => results.notes.push(format!("tenants run failed: {e:#}")),
+        }
+    }
     if let Some(dir) = &args.criterion {
         results.micro = read_criterion(dir, &args.guests);
         if results.micro.is_empty() {
@@ -217,12 +260,12 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<Results> {
             ));
         }
     }
-    results.targets = targets(&results);
+    results.targets = crate::targets::all(&results);
     write_outputs(&results, &args.out)?;
     Ok(results)
 }
 
-/// Writes results.json, results.md and chart.png.
+/// Writes results.json, results.md, chart.png and the charts per dimension.
 pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)?;
     std::fs::write(
@@ -231,6 +274,7 @@ pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
     )?;
     std::fs::write(out.join("results.md"), results.markdown())?;
     crate::chart::draw(results, &out.join("chart.png"))?;
+    crate::dimension_chart::draw_all(results, out)?;
     Ok(())
 }
 
@@ -289,6 +333,8 @@ max_age = 0
 
 [tenant.limits]
 max_queue = 4096
+# The payload runs send calc requests of up to 1 MiB.
+max_message_bytes = 4194304
 max_connections = {max_connections}
 # The load generator signs one user for every connection: that is a flood to the per-user
 # limit, which a benchmark of throughput opens like the others.
@@ -305,7 +351,7 @@ lifecycle = "{lifecycle}"
 }
 
 impl Ctx<'_> {
-    fn extws_cmd(&self, config: &Path, cache: Option<&str>) -> ServerCmd {
+    pub(crate) fn extws_cmd(&self, config: &Path, cache: Option<&str>) -> ServerCmd {
         let cache = cache.map_or_else(
             || self.args.compile_cache.display().to_string(),
             str::to_string,
@@ -324,7 +370,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn component(&self, lang: &str) -> Option<PathBuf> {
+    pub(crate) fn component(&self, lang: &str) -> Option<PathBuf> {
         let path = self.args.guests.join(format!("calc-{lang}.wasm"));
         if path.is_file() {
             return Some(path);
@@ -333,7 +379,7 @@ impl Ctx<'_> {
         (lang == "rust" && plain.is_file()).then_some(plain)
     }
 
-    fn write_config(&self, name: &str, text: &str) -> anyhow::Result<PathBuf> {
+    pub(crate) fn write_config(&self, name: &str, text: &str) -> anyhow::Result<PathBuf> {
         let path = self.args.out.join("configs").join(format!("{name}.toml"));
         std::fs::write(&path, text)?;
         Ok(path)
@@ -501,7 +547,7 @@ impl Ctx<'_> {
     }
 
     /// One load run with the server's CPU time over the window and its peak RSS.
-    fn measure(
+    pub(crate) fn measure(
         &self,
         server: &mut Server,
         scenario: &str,
@@ -779,136 +825,4 @@ fn read_criterion(dir: &Path, guests: &Path) -> Vec<Micro> {
         }
     }
     out
-}
-
-fn targets(r: &Results) -> Vec<Target> {
-    let mut t = Vec::new();
-    let rate = |system: &str, scenario: &str| r.run(system, scenario).map(|x| x.load.msgs_per_s);
-    let fresh = "extws rust/fresh";
-    for (scenario, goal) in [("c16d1", 0.8), ("c64d16", 0.7)] {
-        let (w, n) = (rate(fresh, scenario), rate("native", scenario));
-        let cpu = |s: &str| r.run(s, scenario).map(|x| x.cpu_us_per_msg);
-        t.push(match (w, n) {
-            (Some(w), Some(n)) if n > 0.0 => {
-                let cpu_note = match (cpu(fresh), cpu("native")) {
-                    (Some(a), Some(b)) if a > 0.0 => {
-                        format!("; server CPU per message {:.2}× native's", a / b)
-                    }
-                    _ => String::new(),
-                };
-                Target {
-                    name: format!("Rust calc, fresh, msgs/s vs native at {scenario}"),
-                    goal: format!("≥ {goal}×"),
-                    measured: format!("{:.2}× ({w:.0} vs {n:.0}){cpu_note}", w / n),
-                    met: Some(w / n >= goal),
-                }
-            }
-            _ => Target {
-                name: format!("Rust calc, fresh, msgs/s vs native at {scenario}"),
-                goal: format!("≥ {goal}×"),
-                measured: "not measured".into(),
-                met: None,
-            },
-        });
-    }
-    for scenario in ["c16d1", "c64d16"] {
-        let (w, p) = (rate(fresh, scenario), rate("predecessor", scenario));
-        t.push(match (w, p) {
-            (Some(w), Some(p)) if p > 0.0 => Target {
-                name: format!("Rust calc, fresh, msgs/s vs predecessor at {scenario}"),
-                goal: "≥ 10×".into(),
-                measured: format!("{:.1}× ({w:.0} vs {p:.0})", w / p),
-                met: Some(w / p >= 10.0),
-            },
-            _ => Target {
-                name: format!("Rust calc, fresh, msgs/s vs predecessor at {scenario}"),
-                goal: "≥ 10×".into(),
-                measured: "not measured".into(),
-                met: None,
-            },
-        });
-    }
-    // Issue 15: against what a Mini App developer would write instead (Node.js + `ws`).
-    let p99 = |system: &str, scenario: &str| r.run(system, scenario).map(|x| x.load.latency.p99_us);
-    for (system, goal) in [(fresh, 1.0), ("extws rust/pooled", 1.5)] {
-        for scenario in ["c16d1", "c64d16"] {
-            let name = format!("{system}, msgs/s vs node at {scenario}");
-            let goal_text = format!("≥ {goal}×, lower p99");
-            t.push(match (rate(system, scenario), rate("node", scenario)) {
-                (Some(w), Some(n)) if n > 0.0 => {
-                    let (a, b) = (p99(system, scenario), p99("node", scenario));
-                    let lower = a.zip(b).is_some_and(|(a, b)| a < b);
-                    let p99_note = a.zip(b).map_or(String::new(), |(a, b)| {
-                        format!("; p99 {:.2} vs {:.2} ms", a / 1000.0, b / 1000.0)
-                    });
-                    Target {
-                        name,
-                        goal: goal_text,
-                        measured: format!("{:.2}× ({w:.0} vs {n:.0}){p99_note}", w / n),
-                        met: Some(w / n >= goal && lower),
-                    }
-                }
-                _ => Target {
-                    name,
-                    goal: goal_text,
-                    measured: "not measured".into(),
-                    met: None,
-                },
-            });
-        }
-    }
-    let micro = |lang: &str, variant: &str| {
-        r.micro
-            .iter()
-            .find(|m| m.language == lang && m.variant == variant)
-    };
-    t.push(match micro("rust", "fresh") {
-        Some(m) => Target {
-            name: "instantiate+call, Rust calc (criterion median)".into(),
-            goal: "≤ 10 µs".into(),
-            measured: format!("{:.1} µs", m.median_us),
-            met: Some(m.median_us <= 10.0),
-        },
-        None => Target {
-            name: "instantiate+call, Rust calc (criterion median)".into(),
-            goal: "≤ 10 µs".into(),
-            measured: "not measured".into(),
-            met: None,
-        },
-    });
-    for lang in ["go", "tinygo", "js", "python"] {
-        if let Some(m) = micro(lang, "warm") {
-            t.push(Target {
-                name: format!("warm (pooled) call, {lang} calc (criterion median)"),
-                goal: "≤ 100 µs".into(),
-                measured: format!("{:.1} µs", m.median_us),
-                met: Some(m.median_us <= 100.0),
-            });
-        }
-    }
-    if let Some(i) = r.idle.iter().find(|i| i.system == fresh) {
-        let kb = i.per_connection_kib * 1.024;
-        t.push(Target {
-            name: format!(
-                "RSS per idle authenticated connection ({} connections)",
-                i.connections
-            ),
-            goal: "≤ 10 KB".into(),
-            measured: format!("{kb:.1} KB ({:.1} KiB)", i.per_connection_kib),
-            met: Some(kb <= 10.0),
-        });
-    }
-    if let Some(c) = r
-        .cold_start
-        .iter()
-        .find(|c| c.system == fresh && c.cache == "warm")
-    {
-        t.push(Target {
-            name: "cold start to first reply, warm compile cache (median)".into(),
-            goal: "≤ 150 ms".into(),
-            measured: format!("{:.1} ms", c.median_ms),
-            met: Some(c.median_ms <= 150.0),
-        });
-    }
-    t
 }

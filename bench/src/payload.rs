@@ -1,0 +1,158 @@
+//! How request size costs: the calc request with `Data` of about 100 B, 10 KiB, 100 KiB and
+//! 1 MiB (`{"numbers":[1,1,...]}`, so the guest parses and sums every item) at 16 connections,
+//! one in flight each, against native, node and Rust calc fresh and pooled. The rows go into
+//! results.md and payload.png.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::bail;
+
+use crate::load::{self, LoadSpec};
+use crate::report::{Results, ThroughputRun, ms};
+use crate::suite::{Ctx, System};
+
+/// The sizes measured: (scenario name, bytes of `Data`).
+pub const SIZES: [(&str, usize); 4] = [
+    ("100 B", 100),
+    ("10 KiB", 10 << 10),
+    ("100 KiB", 100 << 10),
+    ("1 MiB", 1 << 20),
+];
+
+/// The systems measured, when the run has them.
+pub const SYSTEMS: [&str; 4] = ["native", "node", "extws rust/fresh", "extws rust/pooled"];
+
+/// Connections of each payload run (one request in flight each).
+pub const CONNECTIONS: usize = 16;
+
+/// A calc `Data` of `bytes` bytes (within one): as many `1`s as fit.
+pub fn data(bytes: usize) -> String {
+    let prefix = r#"{"numbers":["#;
+    let n = (bytes.saturating_sub(prefix.len() + 1) / 2).max(1);
+    let mut s = String::with_capacity(prefix.len() + 2 * n + 2);
+    s.push_str(prefix);
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('1');
+    }
+    s.push_str("]}");
+    s
+}
+
+/// Every size against every system of [`SYSTEMS`] among `systems`.
+pub(crate) fn run(
+    ctx: &Ctx<'_>,
+    systems: &[System],
+    notes: &mut Vec<String>,
+) -> Vec<ThroughputRun> {
+    let mut out = Vec::new();
+    for system in systems
+        .iter()
+        .filter(|s| SYSTEMS.contains(&s.info.name.as_str()))
+    {
+        // The sizes measured before a failure stay in the table.
+        if let Err(e) = one_system(ctx, system, &mut out) {
+            notes.push(format!("{}: payload runs failed: {e:#}", system.info.name));
+        }
+    }
+    out
+}
+
+fn one_system(ctx: &Ctx<'_>, system: &System, runs: &mut Vec<ThroughputRun>) -> anyhow::Result<()> {
+    let cmd = crate::servers::ServerCmd {
+        cpus: ctx.server_cpus.clone(),
+        ..system.cmd.clone()
+    };
+    let mut server = cmd.spawn(Duration::from_secs(300))?;
+    let url = server.url(&ctx.query);
+    let first = ctx.rt.block_on(load::one_request(&url))?;
+    if !first.contains(load::CALC_REPLY) {
+        bail!("unexpected first reply: {first}");
+    }
+    for (name, bytes) in SIZES {
+        let spec = LoadSpec {
+            messages: ctx.params.messages,
+            warmup: ctx.params.warmup,
+            max_duration: ctx.params.window,
+            data: data(bytes),
+            ..LoadSpec::calc(&url, CONNECTIONS, 1)
+        };
+        let run = ctx.measure(&mut server, name, &spec)?;
+        eprintln!(
+            "  {:<24} Data {name:<8} {:>8.0} msgs/s  p99 {:>7.2} ms  cpu {:>8.1} µs/msg{}",
+            system.info.name,
+            run.load.msgs_per_s,
+            run.load.latency.p99_us / 1000.0,
+            run.cpu_us_per_msg,
+            if run.load.errors > 0 {
+                format!("  {} ERRORS: {:?}", run.load.errors, run.load.first_error)
+            } else {
+                String::new()
+            }
+        );
+        runs.push(ThroughputRun {
+            system: system.info.name.clone(),
+            ..run
+        });
+    }
+    server.stop();
+    Ok(())
+}
+
+/// The payload table of results.md (nothing when no payload run was made).
+pub fn markdown(r: &Results, md: &mut String) {
+    if r.payload.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## Payload: calc `Data` of 100 B to 1 MiB ({CONNECTIONS} connections, 1 in flight each)\n"
+    );
+    md.push_str(
+        "| system | Data | msgs/s | × native | MB/s in | p50 ms | p99 ms | server CPU µs/msg | peak RSS MiB | errors |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (name, bytes) in SIZES {
+        let native = r
+            .payload
+            .iter()
+            .find(|p| p.system == "native" && p.scenario == name)
+            .map(|p| p.load.msgs_per_s)
+            .filter(|n| *n > 0.0);
+        for p in r.payload.iter().filter(|p| p.scenario == name) {
+            let l = &p.load;
+            let _ = writeln!(
+                md,
+                "| {} | {name} | {:.0} | {} | {:.1} | {} | {} | {:.1} | {:.1} | {} |",
+                p.system,
+                l.msgs_per_s,
+                native.map_or("–".into(), |n| format!("{:.2}", l.msgs_per_s / n)),
+                l.msgs_per_s * bytes as f64 / 1e6,
+                ms(l.latency.p50_us),
+                ms(l.latency.p99_us),
+                p.cpu_us_per_msg,
+                p.peak_rss_kib as f64 / 1024.0,
+                l.errors
+            );
+        }
+    }
+    md.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_is_json_of_about_the_size_asked() {
+        for (_, bytes) in SIZES {
+            let d = data(bytes);
+            assert!(d.len().abs_diff(bytes) <= 1, "{bytes}: {}", d.len());
+            let v: serde_json::Value = serde_json::from_str(&d).expect("JSON");
+            assert!(v["numbers"].as_array().is_some_and(|a| !a.is_empty()));
+        }
+    }
+}
