@@ -125,7 +125,7 @@ guest-tinygo: host
 
 BENCH ?= quick
 
-## bench: benchmarks -> target/bench/{results.json,results.md,chart.png} (BENCH=full: the long run)
+## bench: benchmarks -> target/bench/{results.json,results.md,*.png,history.md} (BENCH=full: the long run)
 bench: guests
 	BENCH=$(BENCH) bench/run.sh
 

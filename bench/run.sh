@@ -7,13 +7,16 @@
 #      and install the `node` baseline (bench/node: Node.js + npm `ws`) into
 #      $HOME/.cache/extws-wasm/bench-node;
 #   3. run the criterion micro-benchmark (instantiate+call and warm call per guest language);
-#   4. run the suite (every system and scenario in one invocation) and write
-#      target/bench/results.json, target/bench/results.md and target/bench/chart.png;
+#   4. run the suite (every system and scenario in one invocation: throughput, idle, cold start,
+#      noisy neighbour, payload sizes, connections with a topic push, 1 to 1,000 tenants) and
+#      write target/bench/results.json, results.md, chart.png, payload.png, connections.png
+#      and tenants.png;
 #   5. push history: cost per push on vs off (embedded, Redis) and a 10,000-user push storm's
 #      footprint -> target/bench/history.{json,md} (quick: about a minute).
 #
-# BENCH=quick (default, under ~3 minutes once built) or BENCH=full (10,000 idle connections,
-# every language in every lifecycle, longer windows: ~15-20 minutes).
+# BENCH=quick (default, ~5 minutes once built: 2,000 connections, a push to 1,000) or
+# BENCH=full (10,000 idle connections per system, 19,000 on one extws server with a topic push
+# to 10,000, every language in every lifecycle, longer windows: ~25 minutes).
 # Extra arguments go to `extws-bench suite` (e.g. --only native,rust/fresh --skip cold).
 # Components come from target/guests (`make guests`).
 set -euo pipefail
@@ -97,4 +100,4 @@ suite_args+=("${node_args[@]}")
 "$CARGO_TARGET_DIR/release/extws-bench" "${suite_args[@]}" "$@" >/dev/null
 echo "== push history ($mode)" >&2
 "$CARGO_TARGET_DIR/release/extws-bench" history --mode "$mode" --out "$out" >/dev/null
-echo "== done: $out/results.md, $out/results.json, $out/chart.png, $out/history.md" >&2
+echo "== done: $out/results.md, $out/results.json, $out/{chart,payload,connections,tenants}.png, $out/history.md" >&2

@@ -216,7 +216,11 @@ fn draw(path: &Path, title: &str, panels: &[Panel]) -> anyhow::Result<()> {
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(e)?;
         let real = |log: bool, v: f64| {
-            let v = if log { 10f64.powf(v) } else { v };
+            // A log axis is labelled at the powers of ten only.
+            if log && (v - v.round()).abs() > 1e-6 {
+                return String::new();
+            }
+            let v = if log { 10f64.powf(v.round()) } else { v };
             if v >= 100.0 || v == v.round() {
                 format!("{v:.0}")
             } else if v >= 1.0 {
