@@ -101,7 +101,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, size: &Size) -> anyhow::Result<ConnectionScale>
     if !counter.is_file() {
         bail!("{} is missing (make guests)", counter.display());
     }
-    let subscribers = size.subscribers.min(size.connections / 2);
+    let subscribers = size.subscribers.min(size.connections.saturating_sub(size.connections / 4));
     let idle = size.connections - subscribers;
     let data = ctx.args.out.join("connections-data");
     let _ = std::fs::remove_dir_all(&data);
