@@ -322,6 +322,15 @@ async fn drive(ws: Ws, ctl: Arc<Control>, spec: Arc<LoadSpec>) -> anyhow::Result
     Ok(stats)
 }
 
+/// `  N ERRORS: first` when a run had errors, else nothing (for progress lines).
+pub fn errors_note(load: &LoadResult) -> String {
+    if load.errors > 0 {
+        format!("  {} ERRORS: {:?}", load.errors, load.first_error)
+    } else {
+        String::new()
+    }
+}
+
 /// Sends one calc request on a new connection and waits for its reply; returns the reply text.
 pub async fn one_request(url: &str) -> anyhow::Result<String> {
     let (mut ws, _) = tokio_tungstenite::connect_async(url)

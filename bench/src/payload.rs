@@ -87,11 +87,7 @@ fn one_system(ctx: &Ctx<'_>, system: &System, runs: &mut Vec<ThroughputRun>) -> 
             run.load.msgs_per_s,
             run.load.latency.p99_us / 1000.0,
             run.cpu_us_per_msg,
-            if run.load.errors > 0 {
-                format!("  {} ERRORS: {:?}", run.load.errors, run.load.first_error)
-            } else {
-                String::new()
-            }
+            load::errors_note(&run.load)
         );
         runs.push(ThroughputRun {
             system: system.info.name.clone(),

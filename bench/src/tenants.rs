@@ -15,7 +15,7 @@ use crate::load::{self, LoadSpec};
 use crate::procstat;
 use crate::report::{ThroughputRun, median, ms};
 use crate::servers::ServerCmd;
-use crate::suite::{BOT_TOKEN, Ctx};
+use crate::suite::{Ctx, tenant_toml};
 
 /// Tenant counts measured.
 pub const STEPS: [usize; 4] = [1, 10, 100, 1000];
@@ -54,27 +54,14 @@ pub fn config(component: &Path, n: usize) -> String {
         component.display()
     );
     for i in 0..n {
-        let _ = write!(
-            s,
-            r#"
-[[tenant]]
-name = "t{i}"
-route = "/t{i}"
-[tenant.auth]
-bot_token = "{BOT_TOKEN}"
-max_age = 0
-[tenant.limits]
-max_queue = 4096
-max_connections = 1000
-max_connections_per_user = 1000
-rate_per_second = 1000000000
-rate_burst = 1000000000
-[[tenant.component]]
-path = "{}"
-lifecycle = "fresh"
-"#,
-            component.display()
-        );
+        s.push('\n');
+        s.push_str(&tenant_toml(
+            &format!("t{i}"),
+            &format!("/t{i}"),
+            component,
+            "fresh",
+            1000,
+        ));
     }
     s
 }
