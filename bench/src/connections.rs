@@ -128,7 +128,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, size: &Size) -> anyhow::Result<ConnectionScale>
         let n = idle * k / 4 - idle * (k - 1) / 4;
         let sockets = ctx.rt.block_on(load::connect_all(&url, n, 128))?;
         for ws in sockets {
-            readers.push(ctx.rt.spawn(read(ws, None, counters.clone(), base)));
+            readers.push(ctx.rt.spawn(read(ws, false, counters.clone(), base)));
         }
         std::thread::sleep(Duration::from_millis(1000));
         steps.push(step(server.pid, idle * k / 4, 0)?);
@@ -138,7 +138,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, size: &Size) -> anyhow::Result<ConnectionScale>
         .rt
         .block_on(load::connect_all(&push_url, subscribers, 128))?;
     for ws in sockets {
-        readers.push(ctx.rt.spawn(read(ws, Some(()), counters.clone(), base)));
+        readers.push(ctx.rt.spawn(read(ws, true, counters.clone(), base)));
     }
     wait_for(Duration::from_secs(120), || {
         counters.subscribed.load(Ordering::Acquire) >= subscribers
@@ -177,7 +177,7 @@ pub(crate) fn run(ctx: &Ctx<'_>, size: &Size) -> anyhow::Result<ConnectionScale>
     let out = ConnectionScale {
         connections: size.connections,
         subscribers,
-        open_file_limit: procstat::raise_nofile(),
+        open_file_limit: ctx.nofile,
         per_connection_kib: round2(per_connection_kib),
         kernel_kib_per_connection: round2(slope(idle_steps, |s| s.kernel_slab_kib as f64)),
         per_subscriber_kib: round2(
@@ -275,8 +275,8 @@ fn wait_for(timeout: Duration, done: impl Fn() -> bool) -> anyhow::Result<()> {
 }
 
 /// Reads `ws` until it closes. A subscriber first subscribes, then counts `CounterChanged`.
-async fn read(mut ws: Ws, subscribe: Option<()>, c: Arc<Counters>, base: Instant) {
-    if subscribe.is_some() {
+async fn read(mut ws: Ws, subscribe: bool, c: Arc<Counters>, base: Instant) {
+    if subscribe {
         let req = r#"{"Type":"SubscribeRequest","Data":{},"Id":1}"#;
         if ws.send(Message::text(req)).await.is_err() {
             return;

@@ -3,14 +3,10 @@
 //! one in flight each, against native, node and Rust calc fresh and pooled. The rows go into
 //! results.md and payload.png.
 
-use std::fmt::Write as _;
-use std::time::Duration;
-
-use anyhow::bail;
-
-use crate::load::{self, LoadSpec};
+use crate::load::LoadSpec;
 use crate::report::{Results, ThroughputRun, ms};
 use crate::suite::{Ctx, System};
+use std::fmt::Write as _;
 
 /// The sizes measured: (scenario name, bytes of `Data`).
 pub const SIZES: [(&str, usize); 4] = [
@@ -54,48 +50,23 @@ pub(crate) fn run(
         .filter(|s| SYSTEMS.contains(&s.info.name.as_str()))
     {
         // The sizes measured before a failure stay in the table.
-        if let Err(e) = one_system(ctx, system, &mut out) {
+        let sized = |url: &str| {
+            SIZES
+                .iter()
+                .map(|&(name, bytes)| {
+                    let spec = LoadSpec {
+                        data: data(bytes),
+                        ..LoadSpec::calc(url, CONNECTIONS, 1)
+                    };
+                    (name, spec)
+                })
+                .collect()
+        };
+        if let Err(e) = ctx.runs(system, &mut out, sized) {
             notes.push(format!("{}: payload runs failed: {e:#}", system.info.name));
         }
     }
     out
-}
-
-fn one_system(ctx: &Ctx<'_>, system: &System, runs: &mut Vec<ThroughputRun>) -> anyhow::Result<()> {
-    let cmd = crate::servers::ServerCmd {
-        cpus: ctx.server_cpus.clone(),
-        ..system.cmd.clone()
-    };
-    let mut server = cmd.spawn(Duration::from_secs(300))?;
-    let url = server.url(&ctx.query);
-    let first = ctx.rt.block_on(load::one_request(&url))?;
-    if !first.contains(load::CALC_REPLY) {
-        bail!("unexpected first reply: {first}");
-    }
-    for (name, bytes) in SIZES {
-        let spec = LoadSpec {
-            messages: ctx.params.messages,
-            warmup: ctx.params.warmup,
-            max_duration: ctx.params.window,
-            data: data(bytes),
-            ..LoadSpec::calc(&url, CONNECTIONS, 1)
-        };
-        let run = ctx.measure(&mut server, name, &spec)?;
-        eprintln!(
-            "  {:<24} Data {name:<8} {:>8.0} msgs/s  p99 {:>7.2} ms  cpu {:>8.1} µs/msg{}",
-            system.info.name,
-            run.load.msgs_per_s,
-            run.load.latency.p99_us / 1000.0,
-            run.cpu_us_per_msg,
-            load::errors_note(&run.load)
-        );
-        runs.push(ThroughputRun {
-            system: system.info.name.clone(),
-            ..run
-        });
-    }
-    server.stop();
-    Ok(())
 }
 
 /// The payload table of results.md (nothing when no payload run was made).

@@ -112,6 +112,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) server_cpus: Option<Vec<usize>>,
     /// `?<initData>`: signed for BOT_TOKEN.
     pub(crate) query: String,
+    /// The open-file limit this process (and the servers it starts) run with.
+    pub(crate) nofile: u64,
 }
 
 /// Runs everything and writes results.json, results.md and chart.png into `args.out`.
@@ -166,6 +168,7 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<Results> {
         rt,
         server_cpus,
         query: format!("/?{}", init_data()),
+        nofile,
     };
     let systems = ctx.systems(&mut results.notes)?;
     results.systems = systems.iter().map(|s| s.info.clone()).collect();
@@ -518,6 +521,27 @@ impl Ctx<'_> {
     }
 
     fn throughput(&self, system: &System) -> anyhow::Result<Vec<ThroughputRun>> {
+        let mut runs = Vec::new();
+        self.runs(system, &mut runs, |url| {
+            SCENARIOS
+                .iter()
+                .map(|&(scenario, connections, depth)| {
+                    (scenario, LoadSpec::calc(url, connections, depth))
+                })
+                .collect()
+        })?;
+        Ok(runs)
+    }
+
+    /// Starts `system` pinned like every throughput run, checks it answers calc, then measures
+    /// each `(scenario, spec)` that `specs` makes for its URL (with this run's windows) and
+    /// appends it to `runs`: the scenarios measured before a failure stay there.
+    pub(crate) fn runs(
+        &self,
+        system: &System,
+        runs: &mut Vec<ThroughputRun>,
+        specs: impl FnOnce(&str) -> Vec<(&'static str, LoadSpec)>,
+    ) -> anyhow::Result<()> {
         let cmd = ServerCmd {
             cpus: self.server_cpus.clone(),
             ..system.cmd.clone()
@@ -528,17 +552,16 @@ impl Ctx<'_> {
         if !first.contains(load::CALC_REPLY) {
             bail!("unexpected first reply: {first}");
         }
-        let mut runs = Vec::new();
-        for (scenario, connections, depth) in SCENARIOS {
+        for (scenario, spec) in specs(&url) {
             let spec = LoadSpec {
                 messages: self.params.messages,
                 warmup: self.params.warmup,
                 max_duration: self.params.window,
-                ..LoadSpec::calc(&url, connections, depth)
+                ..spec
             };
             let run = self.measure(&mut server, scenario, &spec)?;
             eprintln!(
-                "  {:<24} {:<7} {:>8.0} msgs/s  p50 {:>7.2} ms  p99 {:>7.2} ms  cpu {:>6.1} µs/msg{}",
+                "  {:<24} {:<8} {:>8.0} msgs/s  p50 {:>7.2} ms  p99 {:>7.2} ms  cpu {:>8.1} µs/msg{}",
                 system.info.name,
                 scenario,
                 run.load.msgs_per_s,
@@ -553,7 +576,7 @@ impl Ctx<'_> {
             });
         }
         server.stop();
-        Ok(runs)
+        Ok(())
     }
 
     /// One load run with the server's CPU time over the window and its peak RSS.
