@@ -1,57 +1,126 @@
-//! The shape of `host/src`, checked: no import cycles between sibling modules, no file over 400
-//! lines, and `lib.rs`'s layout doc naming every top-level module.
+//! The shape of `host/src` and `bench/src`, checked: no import cycles between sibling
+//! modules, no file over 400 lines, and the crate root's layout doc naming every top-level
+//! module in an order dependencies never go up.
 //!
 //! Edges come from every `crate::`, `super::` and `self::` path in the code (in `use` trees,
 //! braces expanded, and inline), resolved to the deepest module they name. An edge counts
 //! between the two siblings under the modules' common parent, so `runtime::component` using
 //! `runtime::host` is `component → host` inside `runtime`, and `dispatch` using
 //! `runtime::host` is `dispatch → runtime` at the top. A child using its parent's items is not
-//! an edge. Test-only files (`*_tests.rs`) are left out.
+//! an edge. Test-only files (`*_tests.rs`) are left out of the edges (not of the line count).
+//!
+//! A tree is a source directory and its crate root (`lib.rs` for both). The other crate roots
+//! in it, `main.rs` and `bin/*.rs`, are crates of their own that reach the library by its name
+//! (`extws_wasm::`, `extws_bench::`), not by `crate::`: they hold no sibling edges, so they are
+//! only held to the line limit, and to being one file each (no `mod x;` of their own, which
+//! this walker would not follow).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 type Module = Vec<String>;
 
-/// `host/src`, or the tree `EXTWS_LAYOUT_SRC` names (to check another checkout, e.g. to see
-/// this test fail on a tree with cycles).
-fn src() -> PathBuf {
-    std::env::var_os("EXTWS_LAYOUT_SRC")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"))
+/// Sibling edges by parent module, each with the files (relative to the tree) that make it.
+type Edges = BTreeMap<Module, BTreeMap<(String, String), BTreeSet<String>>>;
+
+/// A source tree to check.
+struct Tree {
+    /// The source directory.
+    src: PathBuf,
+    /// The library's crate root in it.
+    root: &'static str,
+    /// The fewest top-level edges a working reader finds in it.
+    min_edges: usize,
 }
 
-/// Every source file of the library with its module path (`lib.rs` is the root).
-fn modules() -> Vec<(Module, PathBuf)> {
-    fn walk(dir: &Path, prefix: &Module, out: &mut Vec<(Module, PathBuf)>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
-        entries.sort_by_key(|e| e.path());
-        for entry in entries {
-            let path = entry.path();
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            if path.is_dir() {
-                let mut module = prefix.clone();
-                module.push(name);
-                walk(&path, &module, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let module = match name.as_str() {
-                    "lib" if prefix.is_empty() => prefix.clone(),
-                    "main" if prefix.is_empty() => continue,
-                    "mod" => prefix.clone(),
-                    n if n.ends_with("_tests") => continue,
-                    n => {
-                        let mut m = prefix.clone();
-                        m.push(n.to_string());
-                        m
-                    }
-                };
-                out.push((module, path));
+/// `host/src`, or the tree `EXTWS_LAYOUT_SRC` names (to check another checkout, e.g. to see
+/// this test fail on a tree with cycles).
+fn host() -> Tree {
+    Tree {
+        src: std::env::var_os("EXTWS_LAYOUT_SRC")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")),
+        root: "lib.rs",
+        min_edges: 20,
+    }
+}
+
+/// `bench/src`, or the tree `EXTWS_LAYOUT_BENCH_SRC` names.
+fn bench() -> Tree {
+    Tree {
+        src: std::env::var_os("EXTWS_LAYOUT_BENCH_SRC")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/src")),
+        root: "lib.rs",
+        min_edges: 10,
+    }
+}
+
+impl Tree {
+    /// Whether `path`, inside `src`, is a crate root other than [`Tree::root`]: `main.rs` or
+    /// `lib.rs` at the top, or anything under `bin/`.
+    fn is_other_root(&self, path: &Path) -> bool {
+        let rel = path.strip_prefix(&self.src).unwrap_or(path);
+        let top = rel.components().count() == 1;
+        rel.starts_with("bin")
+            || (top
+                && matches!(rel.to_str(), Some("main.rs" | "lib.rs"))
+                && !rel.ends_with(self.root))
+    }
+
+    /// Every `.rs` file of the tree, sorted.
+    fn files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+            entries.sort_by_key(|e| e.path());
+            for entry in entries {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
             }
         }
+        let mut out = Vec::new();
+        walk(&self.src, &mut out);
+        out
     }
-    let mut out = Vec::new();
-    walk(&src(), &Vec::new(), &mut out);
-    out
+
+    /// Every source file of the library with its module path (the root is `[]`); the other
+    /// crate roots and test-only files are left out.
+    fn modules(&self) -> Vec<(Module, PathBuf)> {
+        let mut out = Vec::new();
+        for path in self.files() {
+            if self.is_other_root(&path) {
+                continue;
+            }
+            let rel = path.strip_prefix(&self.src).unwrap();
+            let mut module: Module = rel
+                .parent()
+                .into_iter()
+                .flat_map(|p| p.components())
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            match name.as_str() {
+                _ if rel == Path::new(self.root) => {}
+                "mod" => {}
+                n if n.ends_with("_tests") => continue,
+                n => module.push(n.to_string()),
+            }
+            out.push((module, path));
+        }
+        out
+    }
+
+    /// The path of `file` inside the tree, for messages.
+    fn rel(&self, file: &Path) -> String {
+        file.strip_prefix(&self.src)
+            .unwrap_or(file)
+            .display()
+            .to_string()
+    }
 }
 
 /// The code without comments and string literals (so prose naming `crate::x` is no edge).
@@ -222,16 +291,13 @@ fn references(code: &str, module: &Module, is_mod_file: bool) -> Vec<Module> {
     found
 }
 
-/// The sibling edges of the library, by parent module.
-fn sibling_edges() -> BTreeMap<Module, BTreeSet<(String, String)>> {
-    let files = modules();
+/// The sibling edges of the tree's library, by parent module.
+fn sibling_edges(tree: &Tree) -> Edges {
+    let files = tree.modules();
     let known: BTreeSet<Module> = files.iter().map(|(m, _)| m.clone()).collect();
-    let mut edges: BTreeMap<Module, BTreeSet<(String, String)>> = BTreeMap::new();
+    let mut edges = Edges::new();
     for (module, path) in &files {
-        let is_mod_file = matches!(
-            path.file_name().and_then(|n| n.to_str()),
-            Some("mod.rs" | "lib.rs")
-        );
+        let is_mod_file = module.is_empty() || path.file_name().is_some_and(|n| n == "mod.rs");
         let code = code_only(&std::fs::read_to_string(path).unwrap());
         for target in references(&code, module, is_mod_file) {
             // The deepest module the path names.
@@ -250,10 +316,17 @@ fn sibling_edges() -> BTreeMap<Module, BTreeSet<(String, String)>> {
             edges
                 .entry(module[..common].to_vec())
                 .or_default()
-                .insert((module[common].clone(), target[common].clone()));
+                .entry((module[common].clone(), target[common].clone()))
+                .or_default()
+                .insert(tree.rel(path));
         }
     }
     edges
+}
+
+/// `a -> b (in a.rs, a/x.rs)`: an edge and the files that make it.
+fn describe(edge: &(String, String), files: &BTreeSet<String>) -> String {
+    format!("{} -> {} (in {})", edge.0, edge.1, listed(files))
 }
 
 /// A cycle among `edges`, if any, as the list of nodes on it.
@@ -303,20 +376,255 @@ fn find_cycle(edges: &BTreeSet<(String, String)>) -> Option<Vec<String>> {
     None
 }
 
-#[test]
-fn no_import_cycles_between_modules() {
-    let edges = sibling_edges();
+/// The files of an edge, for messages.
+fn listed(files: &BTreeSet<String>) -> String {
+    files
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The top-level modules in the order the root's `//!` layout doc lists them: every bullet
+/// line `* [`name`]`, in order. Headings, prose and continuation lines between the bullets
+/// are not modules; a name listed twice keeps its first place.
+fn layout_order(root: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in root.lines() {
+        let Some(doc) = line.trim_start().strip_prefix("//!") else {
+            continue;
+        };
+        let Some(name) = doc
+            .trim_start()
+            .strip_prefix("* [`")
+            .and_then(|rest| rest.split_once("`]"))
+            .map(|(name, _)| name.to_string())
+        else {
+            continue;
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// The modules the root declares (`mod x;`, `pub mod x;`, `pub(crate) mod x;`), test-only
+/// ones left out.
+fn declared_modules(root: &str) -> Vec<String> {
+    root.lines()
+        .map(str::trim)
+        .map(|l| {
+            l.strip_prefix("pub(crate) ")
+                .or(l.strip_prefix("pub "))
+                .unwrap_or(l)
+        })
+        .filter_map(|l| l.strip_prefix("mod ")?.strip_suffix(';'))
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.ends_with("_tests"))
+        .collect()
+}
+
+/// Every top-level edge from a module to one listed above it in `order`, as messages.
+fn upward_edges(edges: &Edges, order: &[String]) -> Vec<String> {
+    let place = |m: &str| order.iter().position(|o| o == m);
+    edges
+        .get(&Vec::new())
+        .into_iter()
+        .flatten()
+        .filter(|((from, to), _)| matches!((place(from), place(to)), (Some(f), Some(t)) if t < f))
+        .map(|((from, to), files)| {
+            format!(
+                "{from} -> {to} points up the layout list (in {})",
+                listed(files)
+            )
+        })
+        .collect()
+}
+
+/// The listed modules in an order no top-level edge points up in, keeping the listed order
+/// wherever the edges allow: each place goes to the first listed module that none of the
+/// modules still unplaced depends on. (Modules on a cycle are appended in listed order.)
+fn order_pointing_down(edges: &Edges, order: &[String]) -> Vec<String> {
+    let top: Vec<&(String, String)> = edges
+        .get(&Vec::new())
+        .into_iter()
+        .flat_map(|e| e.keys())
+        .filter(|(a, b)| a != b && order.contains(a) && order.contains(b))
+        .collect();
+    let mut left: Vec<&String> = order.iter().collect();
+    let mut out = Vec::new();
+    while !left.is_empty() {
+        let free = left.iter().position(|m| {
+            !top.iter()
+                .any(|(from, to)| to == *m && left.contains(&from))
+        });
+        let at = free.unwrap_or(0);
+        out.push(left.remove(at).clone());
+    }
+    out
+}
+
+fn check_cycles(tree: &Tree) {
+    let edges = sibling_edges(tree);
     assert!(
-        edges.get(&Vec::new()).is_some_and(|e| e.len() > 20),
-        "the edge reader found almost nothing: {edges:?}"
+        edges
+            .get(&Vec::new())
+            .is_some_and(|e| e.len() > tree.min_edges),
+        "the edge reader found almost nothing in {}: {edges:?}",
+        tree.src.display()
     );
     let cycles: Vec<String> = edges
         .iter()
         .filter_map(|(parent, e)| {
-            find_cycle(e).map(|c| format!("in crate::{}: {}", parent.join("::"), c.join(" -> ")))
+            let keys: BTreeSet<(String, String)> = e.keys().cloned().collect();
+            let cycle = find_cycle(&keys)?;
+            let how: Vec<String> = cycle
+                .windows(2)
+                .map(|w| {
+                    let edge = (w[0].clone(), w[1].clone());
+                    format!("  {}", describe(&edge, &e[&edge]))
+                })
+                .collect();
+            Some(format!(
+                "in {}: {}\n{}",
+                std::iter::once("crate")
+                    .chain(parent.iter().map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join("::"),
+                cycle.join(" -> "),
+                how.join("\n")
+            ))
         })
         .collect();
-    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+    assert!(
+        cycles.is_empty(),
+        "import cycles in {}:\n{}",
+        tree.src.display(),
+        cycles.join("\n")
+    );
+}
+
+fn check_lines(tree: &Tree) {
+    let long: Vec<String> = tree
+        .files()
+        .into_iter()
+        .map(|path| {
+            let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+            (path, lines)
+        })
+        .filter(|(_, lines)| *lines > 400)
+        .map(|(path, lines)| format!("{}: {lines} lines", path.display()))
+        .collect();
+    assert!(long.is_empty(), "split these files:\n{}", long.join("\n"));
+}
+
+fn check_other_roots(tree: &Tree) {
+    let with_modules: Vec<String> = tree
+        .files()
+        .into_iter()
+        .filter(|path| tree.is_other_root(path))
+        .filter(|path| !declared_modules(&std::fs::read_to_string(path).unwrap()).is_empty())
+        .map(|path| tree.rel(&path))
+        .collect();
+    assert!(
+        with_modules.is_empty(),
+        "crate roots besides {} with modules of their own (not walked by this test): \
+         {with_modules:?}",
+        tree.root
+    );
+}
+
+fn check_layout_doc_names_every_module(tree: &Tree) {
+    let root = std::fs::read_to_string(tree.src.join(tree.root)).unwrap();
+    let order = layout_order(&root);
+    let missing: Vec<String> = declared_modules(&root)
+        .into_iter()
+        .filter(|m| !order.contains(m))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{}'s layout doc does not name {missing:?}",
+        tree.src.join(tree.root).display()
+    );
+}
+
+fn check_dependencies_point_down(tree: &Tree) {
+    let root = std::fs::read_to_string(tree.src.join(tree.root)).unwrap();
+    let order = layout_order(&root);
+    assert!(
+        order.len() > 3,
+        "no layout list (`//! * [`module`] — ...` bullets) in {}",
+        tree.src.join(tree.root).display()
+    );
+    let edges = sibling_edges(tree);
+    let up = upward_edges(&edges, &order);
+    let keys: BTreeSet<(String, String)> = edges
+        .get(&Vec::new())
+        .into_iter()
+        .flat_map(|e| e.keys().cloned())
+        .collect();
+    let hint = match find_cycle(&keys) {
+        Some(_) => "none without breaking the import cycle first".to_string(),
+        None => order_pointing_down(&edges, &order).join(", "),
+    };
+    assert!(
+        up.is_empty(),
+        "{}'s layout doc says dependencies point down its list; {} up:\n{}\n\
+         An order with none pointing up, nearest the listed one: {hint}",
+        tree.src.join(tree.root).display(),
+        match up.len() {
+            1 => "this edge points".to_string(),
+            n => format!("these {n} edges point"),
+        },
+        up.join("\n"),
+    );
+}
+
+#[test]
+fn no_import_cycles_between_host_modules() {
+    check_cycles(&host());
+}
+
+#[test]
+fn no_import_cycles_between_bench_modules() {
+    check_cycles(&bench());
+}
+
+#[test]
+fn no_host_file_over_400_lines() {
+    check_lines(&host());
+}
+
+#[test]
+fn no_bench_file_over_400_lines() {
+    check_lines(&bench());
+}
+
+#[test]
+fn the_other_crate_roots_are_one_file_each() {
+    check_other_roots(&host());
+    check_other_roots(&bench());
+}
+
+#[test]
+fn the_host_layout_doc_names_every_module() {
+    check_layout_doc_names_every_module(&host());
+}
+
+#[test]
+fn the_bench_layout_doc_names_every_module() {
+    check_layout_doc_names_every_module(&bench());
+}
+
+#[test]
+fn host_dependencies_point_down_the_layout_list() {
+    check_dependencies_point_down(&host());
+}
+
+#[test]
+fn bench_dependencies_point_down_the_layout_list() {
+    check_dependencies_point_down(&bench());
 }
 
 #[test]
@@ -339,30 +647,45 @@ fn the_cycle_finder_finds_cycles() {
 }
 
 #[test]
-fn no_source_file_over_400_lines() {
-    let long: Vec<String> = modules()
-        .into_iter()
-        .map(|(_, path)| {
-            let lines = std::fs::read_to_string(&path).unwrap().lines().count();
-            (path, lines)
-        })
-        .filter(|(_, lines)| *lines > 400)
-        .map(|(path, lines)| format!("{}: {lines} lines", path.display()))
-        .collect();
-    assert!(long.is_empty(), "split these files:\n{}", long.join("\n"));
-}
-
-#[test]
-fn the_layout_doc_names_every_module() {
-    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
-    let missing: Vec<&str> = lib
-        .lines()
-        .filter_map(|l| l.strip_prefix("pub mod "))
-        .map(|l| l.trim_end_matches(';'))
-        .filter(|m| !lib.contains(&format!("//! * [`{m}`]")))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "lib.rs's layout doc does not name {missing:?}"
+fn the_layout_list_is_the_bullets_in_order() {
+    let root = "//! Layout:\n\
+                //!\n\
+                //! **Edge**\n\
+                //!\n\
+                //! * [`gateway`] — the head; see [`dispatch`].\n\
+                //!   More about it.\n\
+                //!\n\
+                //! Commands:\n\
+                //! * [`dispatch`] — frames.\n\
+                //! * [`gateway`] — listed again.\n\
+                //! * [`state`] — the store.\n\
+                \n\
+                pub mod dispatch;\n\
+                pub(crate) mod gateway;\n\
+                mod state;\n\
+                #[cfg(test)]\n\
+                mod state_tests;\n";
+    assert_eq!(layout_order(root), ["gateway", "dispatch", "state"]);
+    assert_eq!(declared_modules(root), ["dispatch", "gateway", "state"]);
+    let mut edges = Edges::new();
+    let top = edges.entry(Vec::new()).or_default();
+    for (from, to, file) in [
+        ("gateway", "state", "gateway.rs"),
+        ("dispatch", "gateway", "dispatch/mod.rs"),
+        ("dispatch", "gateway", "dispatch/close.rs"),
+        ("dispatch", "state", "dispatch/mod.rs"),
+        ("state", "unlisted", "state.rs"),
+    ] {
+        top.entry((from.into(), to.into()))
+            .or_default()
+            .insert(file.into());
+    }
+    assert_eq!(
+        upward_edges(&edges, &layout_order(root)),
+        ["dispatch -> gateway points up the layout list (in dispatch/close.rs, dispatch/mod.rs)"]
+    );
+    assert_eq!(
+        order_pointing_down(&edges, &layout_order(root)),
+        ["dispatch", "gateway", "state"]
     );
 }
