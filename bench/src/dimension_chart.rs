@@ -60,7 +60,7 @@ fn payload(r: &Results) -> Option<(String, [Panel; 2])> {
     }
     let mut systems: Vec<&str> = r.payload.iter().map(|p| p.system.as_str()).collect();
     systems.dedup();
-    let series = |f: &dyn Fn(&crate::report::ThroughputRun) -> f64| -> Vec<Line> {
+    let series = |f: &dyn Fn(&crate::records::ThroughputRun) -> f64| -> Vec<Line> {
         systems
             .iter()
             .map(|s| {

@@ -4,8 +4,9 @@
 //! own [`Services`] in process, so the numbers are the push path alone: no guest, no socket.
 //! Redis is a `redis-server` it starts on a free port (skipped when there is none).
 
+mod redis_server;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,8 @@ use anyhow::Context as _;
 use extws_wasm::push::Target;
 use extws_wasm::state::{HistoryPolicy, Services};
 use serde::Serialize;
+
+use redis_server::RedisProcess;
 
 /// How long and how big.
 #[derive(Debug, Clone)]
@@ -336,69 +339,4 @@ impl HistoryReport {
 
 fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
-}
-
-/// A `redis-server` without persistence on a free port, killed on drop.
-struct RedisProcess {
-    port: u16,
-    child: Child,
-}
-
-impl RedisProcess {
-    fn start(dir: &Path) -> Option<Self> {
-        std::fs::create_dir_all(dir).ok()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .ok()?;
-        let server = Self { port, child };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(server);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// `FLUSHALL` (via redis-cli).
-    fn flush_all(&self) {
-        let _ = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string(), "flushall"])
-            .stdout(Stdio::null())
-            .status();
-    }
-
-    /// `used_memory` from `INFO memory` (via redis-cli), 0 when unreadable.
-    fn used_memory(&self) -> u64 {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string(), "info", "memory"])
-            .output();
-        out.ok()
-            .and_then(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .find_map(|l| l.strip_prefix("used_memory:")?.trim().parse().ok())
-            })
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

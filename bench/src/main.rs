@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use extws_bench::ctx::{self, Mode, SuiteArgs};
 use extws_bench::load::{self, LoadSpec};
 use extws_bench::procstat;
 use extws_bench::report::Results;
 use extws_bench::soak;
-use extws_bench::suite::{self, Mode, SuiteArgs};
+use extws_bench::suite;
 
 /// Benchmarks of extws-wasm against a native and a predecessor baseline.
 #[derive(Debug, Parser)]
@@ -208,7 +209,7 @@ fn main() -> anyhow::Result<()> {
             pid,
         } => {
             procstat::raise_nofile();
-            let url = url.replace("{initData}", &suite::init_data());
+            let url = url.replace("{initData}", &ctx::init_data());
             let spec = LoadSpec {
                 messages,
                 warmup: Duration::from_millis(warmup_ms),

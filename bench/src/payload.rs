@@ -3,10 +3,11 @@
 //! one in flight each, against native, node and Rust calc fresh and pooled. The rows go into
 //! results.md and payload.png.
 
-use crate::load::LoadSpec;
-use crate::report::{Results, ThroughputRun, ms};
-use crate::suite::{Ctx, System};
 use std::fmt::Write as _;
+
+use crate::ctx::{Ctx, System};
+use crate::load::LoadSpec;
+use crate::records::{ThroughputRun, ms};
 
 /// The sizes measured: (scenario name, bytes of `Data`).
 pub const SIZES: [(&str, usize); 4] = [
@@ -70,8 +71,8 @@ pub(crate) fn run(
 }
 
 /// The payload table of results.md (nothing when no payload run was made).
-pub fn markdown(r: &Results, md: &mut String) {
-    if r.payload.is_empty() {
+pub fn markdown(payload: &[ThroughputRun], md: &mut String) {
+    if payload.is_empty() {
         return;
     }
     let _ = writeln!(
@@ -83,13 +84,12 @@ pub fn markdown(r: &Results, md: &mut String) {
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (name, bytes) in SIZES {
-        let native = r
-            .payload
+        let native = payload
             .iter()
             .find(|p| p.system == "native" && p.scenario == name)
             .map(|p| p.load.msgs_per_s)
             .filter(|n| *n > 0.0);
-        for p in r.payload.iter().filter(|p| p.scenario == name) {
+        for p in payload.iter().filter(|p| p.scenario == name) {
             let l = &p.load;
             let _ = writeln!(
                 md,

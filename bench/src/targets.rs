@@ -1,7 +1,8 @@
 //! The goals of issues 6 and 15, each checked against one run's results. A goal the run could
 //! not measure (a system skipped, a part not run) is listed as "not measured", never as met.
 
-use crate::report::{Results, Target};
+use crate::records::Target;
+use crate::report::Results;
 
 const FRESH: &str = "extws rust/fresh";
 

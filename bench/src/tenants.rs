@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::ctx::{Ctx, tenant_toml};
 use crate::load::{self, LoadSpec};
 use crate::procstat;
-use crate::report::{ThroughputRun, median, ms};
+use crate::records::{ThroughputRun, median, ms};
 use crate::servers::ServerCmd;
-use crate::suite::{Ctx, tenant_toml};
 
 /// Tenant counts measured.
 pub const STEPS: [usize; 4] = [1, 10, 100, 1000];

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::anyhow;
 use plotters::prelude::*;
 
-use crate::soak::SoakReport;
+use super::SoakReport;
 
 const BLUE: RGBColor = RGBColor(0x4e, 0x79, 0xa7);
 const ORANGE: RGBColor = RGBColor(0xf2, 0x8e, 0x2b);

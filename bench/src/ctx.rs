@@ -1,0 +1,302 @@
+//! What every part of a suite run shares, below the parts that use it: the suite's inputs
+//! ([`SuiteArgs`], [`Mode`] and its windows), the [`Ctx`] of one run (runtime, CPU placement,
+//! signed initData), the generated extws.toml of a tenant, starting extws-wasm with one, and
+//! one measured load run (throughput, server CPU and peak RSS) with its progress line.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::bail;
+
+use crate::load::{self, LoadSpec};
+use crate::procstat;
+use crate::records::{SystemInfo, ThroughputRun};
+use crate::servers::{Server, ServerCmd};
+
+/// The bot token every authenticated benchmark connection's initData is signed with.
+pub const BOT_TOKEN: &str = "123456789:bench-token-not-a-secret";
+
+/// How long and how much.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Under ~3 minutes: short windows, 1,000 idle connections, Rust in every lifecycle and the
+    /// other languages pooled.
+    Quick,
+    /// Longer windows, 10,000 idle connections, every language in every lifecycle, cold start
+    /// without cache for every language.
+    Full,
+}
+
+pub(crate) struct Params {
+    pub(crate) warmup: Duration,
+    pub(crate) window: Duration,
+    pub(crate) messages: u64,
+    pub(crate) idle_connections: usize,
+    pub(crate) cold_runs: usize,
+}
+
+impl Mode {
+    pub(crate) fn params(self) -> Params {
+        match self {
+            Mode::Quick => Params {
+                warmup: Duration::from_millis(300),
+                window: Duration::from_millis(1500),
+                messages: 200_000,
+                idle_connections: 1_000,
+                cold_runs: 3,
+            },
+            Mode::Full => Params {
+                warmup: Duration::from_secs(1),
+                window: Duration::from_secs(5),
+                messages: 1_000_000,
+                idle_connections: 10_000,
+                cold_runs: 7,
+            },
+        }
+    }
+}
+
+/// Inputs of a suite run.
+#[derive(Debug, Clone)]
+pub struct SuiteArgs {
+    pub mode: Mode,
+    /// Where results.json, results.md, chart.png and the generated configs go.
+    pub out: PathBuf,
+    /// The repository root (for `git rev-parse`).
+    pub repo: PathBuf,
+    /// The extws-wasm release binary.
+    pub extws: PathBuf,
+    /// The native baseline binary.
+    pub native: PathBuf,
+    /// Python with websockets and pydantic (the predecessor); `None` skips it.
+    pub python: Option<PathBuf>,
+    /// bench/predecessor/server.py.
+    pub predecessor: PathBuf,
+    /// Node.js for the `node` baseline; `None` skips it.
+    pub node: Option<PathBuf>,
+    /// bench/node/server.js, installed beside a node_modules with `ws`.
+    pub node_server: Option<PathBuf>,
+    /// target/guests.
+    pub guests: PathBuf,
+    /// Criterion's output directory for the `calc` group, when it ran.
+    pub criterion: Option<PathBuf>,
+    /// extws-wasm's compile cache directory for the runs with a warm cache.
+    pub compile_cache: PathBuf,
+    /// Pin the client and the server to different CPUs.
+    pub pin: bool,
+    /// Parts to skip: throughput, idle, cold, noisy, payload, connections, tenants.
+    pub skip: Vec<String>,
+    /// Only systems whose name contains one of these (empty: all).
+    pub only: Vec<String>,
+}
+
+/// One server under test.
+pub(crate) struct System {
+    pub(crate) info: SystemInfo,
+    pub(crate) cmd: ServerCmd,
+}
+
+/// What every part of one suite run shares: its arguments, windows, runtime and placement.
+pub(crate) struct Ctx<'a> {
+    pub(crate) args: &'a SuiteArgs,
+    pub(crate) params: Params,
+    pub(crate) rt: tokio::runtime::Runtime,
+    /// CPUs the servers under load are pinned to (`None`: unpinned).
+    pub(crate) server_cpus: Option<Vec<usize>>,
+    /// `?<initData>`: signed for BOT_TOKEN.
+    pub(crate) query: String,
+    /// The open-file limit this process (and the servers it starts) run with.
+    pub(crate) nofile: u64,
+}
+
+/// initData for a fixed test user, signed with [`BOT_TOKEN`], URL-encoded.
+pub fn init_data() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let user = r#"{"id":279058397,"first_name":"Bench","last_name":"Mark","username":"bench","language_code":"en","is_premium":true,"allows_write_to_pm":true}"#;
+    extws_wasm::auth::telegram::sign_hmac(
+        &[
+            ("auth_date".into(), now.to_string()),
+            ("query_id".into(), "AAHdF6IQAAAAAN0XohDhrOrc".into()),
+            ("user".into(), user.into()),
+        ],
+        BOT_TOKEN,
+    )
+}
+
+/// An extws.toml with one tenant serving `component`, limits opened up so the benchmark
+/// measures the server rather than its rate limiter, queue or connection cap.
+pub fn extws_config(component: &Path, lifecycle: &str, max_connections: usize) -> String {
+    format!(
+        "# Generated by extws-bench: one tenant, HMAC initData auth, limits opened for load.\n{}",
+        tenant_toml("bench", "/", component, lifecycle, max_connections)
+    )
+}
+
+/// One `[[tenant]]` of a generated config: HMAC initData for [`BOT_TOKEN`], `component` in
+/// `lifecycle`, and limits opened for load.
+pub fn tenant_toml(
+    name: &str,
+    route: &str,
+    component: &Path,
+    lifecycle: &str,
+    max_connections: usize,
+) -> String {
+    format!(
+        r#"[[tenant]]
+name = "{name}"
+route = "{route}"
+
+[tenant.auth]
+bot_token = "{BOT_TOKEN}"
+max_age = 0
+
+[tenant.limits]
+max_queue = 4096
+# The payload runs send calc requests of up to 1 MiB.
+max_message_bytes = 4194304
+max_connections = {max_connections}
+# The load generator signs one user for every connection: that is a flood to the per-user
+# limit, which a benchmark of throughput opens like the others.
+max_connections_per_user = {max_connections}
+rate_per_second = 1000000000
+rate_burst = 1000000000
+
+[[tenant.component]]
+path = "{}"
+lifecycle = "{lifecycle}"
+"#,
+        component.display()
+    )
+}
+
+impl Ctx<'_> {
+    pub(crate) fn extws_cmd(&self, config: &Path, cache: Option<&str>) -> ServerCmd {
+        let cache = cache.map_or_else(
+            || self.args.compile_cache.display().to_string(),
+            str::to_string,
+        );
+        ServerCmd {
+            program: self.args.extws.clone(),
+            args: vec![
+                "serve".into(),
+                "--config".into(),
+                config.display().to_string(),
+                "--listen".into(),
+                "127.0.0.1:0".into(),
+            ],
+            env: vec![("EXTWS_COMPILE_CACHE".into(), cache)],
+            cpus: None,
+        }
+    }
+
+    pub(crate) fn component(&self, lang: &str) -> Option<PathBuf> {
+        let path = self.args.guests.join(format!("calc-{lang}.wasm"));
+        if path.is_file() {
+            return Some(path);
+        }
+        let plain = self.args.guests.join("calc.wasm");
+        (lang == "rust" && plain.is_file()).then_some(plain)
+    }
+
+    pub(crate) fn write_config(&self, name: &str, text: &str) -> anyhow::Result<PathBuf> {
+        let path = self.args.out.join("configs").join(format!("{name}.toml"));
+        std::fs::write(&path, text)?;
+        Ok(path)
+    }
+
+    /// Starts `system` pinned like every throughput run, checks it answers calc, then measures
+    /// each `(scenario, spec)` that `specs` makes for its URL (with this run's windows) and
+    /// appends it to `runs`: the scenarios measured before a failure stay there.
+    pub(crate) fn runs(
+        &self,
+        system: &System,
+        runs: &mut Vec<ThroughputRun>,
+        specs: impl FnOnce(&str) -> Vec<(&'static str, LoadSpec)>,
+    ) -> anyhow::Result<()> {
+        let cmd = ServerCmd {
+            cpus: self.server_cpus.clone(),
+            ..system.cmd.clone()
+        };
+        let mut server = cmd.spawn(Duration::from_secs(300))?;
+        let url = server.url(&self.query);
+        let first = self.rt.block_on(load::one_request(&url))?;
+        if !first.contains(load::CALC_REPLY) {
+            bail!("unexpected first reply: {first}");
+        }
+        for (scenario, spec) in specs(&url) {
+            let spec = LoadSpec {
+                messages: self.params.messages,
+                warmup: self.params.warmup,
+                max_duration: self.params.window,
+                ..spec
+            };
+            let run = self.measure(&mut server, scenario, &spec)?;
+            eprintln!(
+                "  {:<24} {:<8} {:>8.0} msgs/s  p50 {:>7.2} ms  p99 {:>7.2} ms  cpu {:>8.1} µs/msg{}",
+                system.info.name,
+                scenario,
+                run.load.msgs_per_s,
+                run.load.latency.p50_us / 1000.0,
+                run.load.latency.p99_us / 1000.0,
+                run.cpu_us_per_msg,
+                load::errors_note(&run.load)
+            );
+            runs.push(ThroughputRun {
+                system: system.info.name.clone(),
+                ..run
+            });
+        }
+        server.stop();
+        Ok(())
+    }
+
+    /// One load run with the server's CPU time over the window and its peak RSS.
+    pub(crate) fn measure(
+        &self,
+        server: &mut Server,
+        scenario: &str,
+        spec: &LoadSpec,
+    ) -> anyhow::Result<ThroughputRun> {
+        let pid = server.pid;
+        procstat::reset_peak(pid);
+        let cpu_start = Arc::new(Mutex::new(Duration::ZERO));
+        let result = {
+            let cpu_start = cpu_start.clone();
+            self.rt.block_on(async {
+                let sockets = load::connect_all(&spec.url, spec.connections, 64).await?;
+                load::run_on(spec, sockets, move || {
+                    *cpu_start.lock().unwrap() = procstat::cpu_time(pid).unwrap_or_default();
+                })
+                .await
+            })
+        };
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let alive = server.alive();
+                bail!(
+                    "{scenario}: {e:#} (server {}; its log:\n{})",
+                    if alive { "running" } else { "exited" },
+                    server.recent_log()
+                )
+            }
+        };
+        let cpu = procstat::cpu_time(pid)?.saturating_sub(*cpu_start.lock().unwrap());
+        let mem = procstat::memory(pid)?;
+        Ok(ThroughputRun {
+            system: String::new(),
+            scenario: scenario.into(),
+            server_cpu_s: cpu.as_secs_f64(),
+            cpu_us_per_msg: if result.completed > 0 {
+                (cpu.as_secs_f64() * 1e6 / result.completed as f64 * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
+            peak_rss_kib: mem.hwm_kib,
+            load: result,
+        })
+    }
+}
