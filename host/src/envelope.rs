@@ -85,6 +85,9 @@ pub enum ErrorCode {
     InvalidMessage,
     /// No component handles this `Type`.
     UnknownType,
+    /// The `Type` is in a namespace the host reserves for its own sources (`telegram.` for bot
+    /// updates, `schedule.` for schedules): a client cannot send it, and no handler ran.
+    ForbiddenType,
     /// `Data` does not match the request schema the component describes (checked by the host
     /// before any instance is created).
     InvalidData,
@@ -113,6 +116,7 @@ impl ErrorCode {
         match self {
             Self::InvalidMessage => "invalid_message",
             Self::UnknownType => "unknown_type",
+            Self::ForbiddenType => "forbidden_type",
             Self::InvalidData => "invalid_data",
             Self::HandlerError => "handler_error",
             Self::HandlerFailed => "handler_failed",

@@ -16,7 +16,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::auth::HandshakeAuth;
 use crate::config::Timeouts;
-use crate::dispatch::Dispatcher;
+use crate::connect::{self, Pending};
 use crate::metrics::Metrics;
 use crate::session::{self, Connection};
 use crate::shutdown::Shutdown;
@@ -141,7 +141,7 @@ impl Gateway {
                 .await
                 .map(|()| None);
         }
-        let admitted = match self.admit(&request, peer) {
+        let admitted = match self.admit(&request, peer).await {
             Ok(admitted) => admitted,
             Err(refusal) => {
                 return respond(&mut stream, deadline, &refusal)
@@ -150,12 +150,16 @@ impl Gateway {
             }
         };
         let Admitted {
-            connection,
+            mut connection,
             subprotocol,
             key,
         } = admitted;
         let upgrade = switching_protocols(&key, subprotocol.as_deref());
-        within(deadline, stream.write_all(upgrade.as_bytes())).await?;
+        if let Err(e) = within(deadline, stream.write_all(upgrade.as_bytes())).await {
+            // Registered (and its on-connect hooks run) before the 101: it disconnected.
+            connection.disconnected().await;
+            return Err(e);
+        }
         // The socket's frame limit is the tenant's own (so a reload that changes it applies to
         // every connection accepted after it). tungstenite zero-fills its whole read buffer on
         // every read, and an idle connection waits in a read: the default 128 KiB made each
@@ -171,8 +175,13 @@ impl Gateway {
         Ok(Some((ws, connection)))
     }
 
-    /// Routes an upgrade to its tenant and authenticates it.
-    fn admit(&self, request: &http::Request<()>, peer: SocketAddr) -> Result<Admitted, Refusal> {
+    /// Routes an upgrade to its tenant and authenticates it; an authenticated connection is
+    /// registered ([`connect::register`]) before the 101 goes out.
+    async fn admit(
+        &self,
+        request: &http::Request<()>,
+        peer: SocketAddr,
+    ) -> Result<Admitted, Refusal> {
         let key = check_upgrade(request)?;
         let tenants = self.tenants.current();
         let host = request
@@ -222,14 +231,17 @@ impl Gateway {
             };
             Refusal::new(status, reason)
         })?;
-        if let Some(user) = session.as_ref().and_then(|s| s.user.as_ref()) {
-            span.record("user", user.id);
-        }
         info!(authenticated = session.is_some(), "connected");
-        let dispatcher = Dispatcher::new(tenant.clone(), session);
         let resume = crate::resume::from_request(request);
+        let connection = match session {
+            Some(session) => {
+                let registered = connect::register(tenant.clone(), session, resume, None).await;
+                Connection::registered(registered, slot)
+            }
+            None => Connection::pending(Pending::new(tenant.clone()), slot, resume),
+        };
         Ok(Admitted {
-            connection: Connection::new(dispatcher, slot, resume),
+            connection,
             subprotocol: subprotocol.filter(|p| http::HeaderValue::from_str(p).is_ok()),
             key,
         })

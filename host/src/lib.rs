@@ -40,14 +40,17 @@
 
 pub mod api;
 pub mod auth;
+pub mod call;
 pub mod cli;
 pub mod componentize;
 pub mod config;
+pub mod connect;
 pub mod dispatch;
 pub mod envelope;
 pub mod gateway;
 pub mod http;
 pub mod metrics;
+pub mod origin;
 pub mod outbound;
 pub mod push;
 pub mod resume;

@@ -14,99 +14,101 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::config::Timeouts;
+use crate::connect::{self, FirstMessage, Pending, Registered};
 use crate::dispatch::{Close, Dispatcher, Outcome};
 use crate::push::{Mailbox, Pushed};
-use crate::resume::{self, Plan, Requested, ResumeError};
+use crate::resume::Requested;
 use crate::runtime::Hook;
-use crate::runtime::StateAccess;
 use crate::shutdown::Shutdown;
 use crate::tenants::{ConnectionSlot, Tenant};
 
 type Ws = WebSocketStream<TcpStream>;
 
-/// An admitted connection, before its socket is upgraded.
+/// An admitted connection: authenticated and registered ([`Registered`]), or waiting for its
+/// first-message authentication ([`Pending`]).
 pub struct Connection {
-    dispatcher: Dispatcher,
-    /// Pushes for this connection (registered once authenticated, when the server has state).
-    mailbox: Option<Mailbox>,
+    phase: Phase,
     slot: ConnectionSlot,
     /// The `Seq` the client resumes after (from the request; an `Auth` message may replace it).
     resume: Requested,
+    /// What to send before anything else (an authenticated connection's resume frames), and
+    /// the close after them.
+    first: Vec<String>,
+    close: Option<Close>,
+}
+
+enum Phase {
+    Pending(Pending),
+    Ready(Ready),
+    /// Between the two, while a valid `Auth` registers the connection.
+    SigningIn(Arc<Tenant>),
+}
+
+/// An authenticated, registered connection's parts.
+struct Ready {
+    dispatcher: Dispatcher,
+    /// Pushes for this connection (when the server has push).
+    mailbox: Option<Mailbox>,
     /// Live pushes with a `Seq` up to this were replayed already.
     floor: u64,
 }
 
-/// What an authenticated connection sends first: the resume's frames, then maybe a close.
-type Resumed = (Vec<String>, Option<Close>);
-
 impl Connection {
-    /// A connection handled by `dispatcher`, holding its tenant's connection slot; `resume`
-    /// is what its request asked ([`resume::from_request`]).
-    pub fn new(dispatcher: Dispatcher, slot: ConnectionSlot, resume: Requested) -> Self {
-        Self {
+    /// A connection authenticated at the handshake and registered ([`connect::register`]),
+    /// holding its tenant's connection slot.
+    pub fn registered(registered: Registered, slot: ConnectionSlot) -> Self {
+        let Registered {
             dispatcher,
-            mailbox: None,
+            mailbox,
+            floor,
+            first,
+            close,
+        } = registered;
+        Self {
+            phase: Phase::Ready(Ready {
+                dispatcher,
+                mailbox,
+                floor,
+            }),
+            slot,
+            resume: Ok(None),
+            first,
+            close,
+        }
+    }
+
+    /// A connection that must authenticate by its first message; `resume` is what its
+    /// request asked ([`crate::resume::from_request`]).
+    pub fn pending(pending: Pending, slot: ConnectionSlot, resume: Requested) -> Self {
+        Self {
+            phase: Phase::Pending(pending),
             slot,
             resume,
-            floor: 0,
+            first: Vec::new(),
+            close: None,
         }
     }
 
     /// The tenant.
     pub fn tenant(&self) -> &Arc<Tenant> {
-        self.dispatcher.tenant()
-    }
-
-    /// Registers for pushes, plans the resume (after registering: a push during the read is
-    /// then either in the replay or in the mailbox) and runs the `on-connect` hooks.
-    async fn on_authenticated(&mut self) -> Resumed {
-        let tenant = self.dispatcher.tenant().clone();
-        let mut plan = self.resume.clone().map(|_| Plan::default());
-        if let (Some(state), Some(session)) = (&tenant.state, self.dispatcher.session()) {
-            let user = session.user.as_ref().map(|u| u.id);
-            let mailbox = state.bus.hub().register(tenant.name.clone(), user);
-            self.dispatcher.attach(mailbox.id);
-            self.mailbox = Some(mailbox);
-            if let (Ok(Some(after)), Some(user)) = (&self.resume, user) {
-                plan = replay_plan(state, &tenant.name, user, *after).await;
-            }
-        }
-        self.dispatcher.run_hooks(Hook::Connect).await;
-        match plan {
-            Ok(plan) => {
-                self.floor = plan.floor;
-                if !plan.frames.is_empty() {
-                    debug!(frames = plan.frames.len(), "resumed");
-                }
-                (plan.frames, None)
-            }
-            Err(e) => {
-                info!(error = %e, "resume refused");
-                (vec![e.envelope()], Some(Close::bad_resume(&e.to_string())))
-            }
+        match &self.phase {
+            Phase::Pending(p) => p.tenant(),
+            Phase::Ready(r) => r.dispatcher.tenant(),
+            Phase::SigningIn(t) => t,
         }
     }
-}
 
-/// What a client of `tenant`'s `user` resuming after `after` gets before live pushes.
-async fn replay_plan(
-    state: &StateAccess,
-    tenant: &str,
-    user: i64,
-    after: u64,
-) -> Result<Plan, ResumeError> {
-    let policy = state.push_history;
-    if !policy.enabled() {
-        return Ok(resume::no_history(after));
+    fn authenticated(&self) -> bool {
+        matches!(self.phase, Phase::Ready(_))
     }
-    match state.history.read(tenant, user, after, policy).await {
-        Ok(read) => resume::plan(after, read),
-        Err(e) => {
-            warn!(error = %e, "resume: history unreachable; the client gets a gap");
-            Ok(resume::no_history(after))
+
+    /// Runs the `on-disconnect` hooks of an authenticated connection.
+    pub async fn disconnected(&mut self) {
+        if let Phase::Ready(ready) = &mut self.phase {
+            Box::pin(ready.dispatcher.run_hooks(Hook::Disconnect)).await;
         }
     }
 }
@@ -119,18 +121,14 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), WsError> {
     let mut socket = Socket { ws, timeouts };
-    let resumed = match connection.dispatcher.session() {
-        Some(_) => Box::pin(connection.on_authenticated()).await,
-        None => (Vec::new(), None),
-    };
-    let result = match serve(&mut socket, &mut connection, resumed, shutdown).await {
+    let result = match serve(&mut socket, &mut connection, shutdown).await {
         // Boxed, like the hooks: the closing handshake's state is needed once, at the end, not
         // in every idle connection's task.
         Ok(Some(close)) => Box::pin(socket.close(close)).await,
         Ok(None) => Ok(()),
         Err(e) => Err(e),
     };
-    Box::pin(connection.dispatcher.run_hooks(Hook::Disconnect)).await;
+    connection.disconnected().await;
     result
 }
 
@@ -193,15 +191,14 @@ impl Socket<'_> {
     }
 }
 
-/// The loop, after sending what the resume produced; returns the close to send, or none when
-/// the client went away.
+/// The loop, after sending what the connection sends first; returns the close to send, or
+/// none when the client went away.
 async fn serve(
     socket: &mut Socket<'_>,
     connection: &mut Connection,
-    resumed: Resumed,
     mut shutdown: Shutdown,
 ) -> Result<Option<Close>, WsError> {
-    if let Some(close) = send_resumed(socket, resumed).await? {
+    if let Some(close) = send_first(socket, connection).await? {
         return Ok(Some(close));
     }
     let timeouts = socket.timeouts;
@@ -228,8 +225,12 @@ async fn serve(
         let frame = match ready {
             Some(frame) => frame,
             None => {
-                let overflow = connection.mailbox.as_ref().map(|m| m.overflowed.clone());
-                let authenticated = connection.dispatcher.session().is_some();
+                let authenticated = connection.authenticated();
+                let (mailbox, floor) = match &mut connection.phase {
+                    Phase::Ready(r) => (r.mailbox.as_mut(), r.floor),
+                    _ => (None, 0),
+                };
+                let overflow = mailbox.as_ref().map(|m| m.overflowed.clone());
                 tokio::select! {
                     frame = socket.ws.next() => frame,
                     () = &mut auth_timer, if !authenticated => return Ok(Some(Close::auth_timed_out())),
@@ -241,8 +242,8 @@ async fn serve(
                         continue;
                     }
                     () = shutdown.recv() => return Ok(Some(Close::shutting_down())),
-                    Some(Pushed { seq, text }) = next_push(&mut connection.mailbox) => {
-                        if seq.is_some_and(|seq| seq <= connection.floor) {
+                    Some(Pushed { seq, text }) = next_push(mailbox) => {
+                        if seq.is_some_and(|seq| seq <= floor) {
                             continue; // replayed already
                         }
                         tokio::select! {
@@ -262,7 +263,10 @@ async fn serve(
             Step::Next => continue,
             Step::End(close) => return Ok(close),
         };
-        if let Some(close) = deliver(socket, connection, outcome, &mut unflushed).await? {
+        if let Some(close) = deliver(socket, outcome, &mut unflushed).await? {
+            return Ok(Some(close));
+        }
+        if let Some(close) = send_first(socket, connection).await? {
             return Ok(Some(close));
         }
     }
@@ -298,12 +302,22 @@ async fn on_frame(
         }
         // Boxed: a call's state (down to the guest's) lives only while it runs, not in every
         // idle connection's task.
-        Some(Ok(Message::Text(t))) => {
-            Step::Deliver(Box::pin(connection.dispatcher.on_text(t.as_str())).await)
-        }
-        Some(Ok(Message::Binary(b))) => {
-            Step::Deliver(Box::pin(connection.dispatcher.on_binary(&b)).await)
-        }
+        Some(Ok(Message::Text(t))) => match &mut connection.phase {
+            Phase::Ready(r) => Step::Deliver(Box::pin(r.dispatcher.on_text(t.as_str())).await),
+            Phase::Pending(p) => {
+                let first = p.on_text(t.as_str());
+                Step::Deliver(Box::pin(sign_in(connection, first)).await)
+            }
+            Phase::SigningIn(_) => Step::Next,
+        },
+        Some(Ok(Message::Binary(b))) => match &mut connection.phase {
+            Phase::Ready(r) => Step::Deliver(Box::pin(r.dispatcher.on_binary(&b)).await),
+            Phase::Pending(p) => {
+                let first = p.on_binary(&b);
+                Step::Deliver(Box::pin(sign_in(connection, first)).await)
+            }
+            Phase::SigningIn(_) => Step::Next,
+        },
         Some(Ok(_)) => Step::Next,
         Some(Err(WsError::Capacity(e))) => Step::End(Some(Close::too_big(&e.to_string()))),
         Some(Err(WsError::Utf8(_))) => Step::End(Some(Close::not_utf8())),
@@ -312,11 +326,9 @@ async fn on_frame(
     })
 }
 
-/// Writes what a frame produced (counting the replies left unflushed); registers the
-/// connection when it just authenticated.
+/// Writes what a frame produced (counting the replies left unflushed).
 async fn deliver(
     socket: &mut Socket<'_>,
-    connection: &mut Connection,
     outcome: Outcome,
     unflushed: &mut usize,
 ) -> Result<Option<Close>, WsError> {
@@ -324,42 +336,64 @@ async fn deliver(
         socket.feed(Message::text(reply)).await?;
         *unflushed += 1;
     }
-    if outcome.authenticated {
-        // Authenticated after the upgrade: the user's own connection limit applies now.
-        let user = connection
-            .dispatcher
-            .session()
-            .and_then(|s| s.user.as_ref());
-        if let Some(id) = user.map(|u| u.id)
-            && connection.slot.authenticated(id).is_err()
-        {
-            return Ok(Some(Close::too_many_for_user()));
-        }
-        if let Some(resume) = outcome.resume {
-            connection.resume = resume;
-        }
-        let resumed = Box::pin(connection.on_authenticated()).await;
-        info!("authenticated");
-        if let Some(close) = send_resumed(socket, resumed).await? {
-            return Ok(Some(close));
-        }
-    }
     Ok(outcome.close)
 }
 
-/// Sends a resume's frames; its close, if any, is the caller's to send.
-async fn send_resumed(
+/// A frame of a pending connection: a refusal as it is, or a valid `Auth` — then the user's
+/// own connection limit applies, the connection is registered ([`connect::register`]) and
+/// only then is its `AuthResponse` (followed by its resume frames) sent.
+async fn sign_in(connection: &mut Connection, first: FirstMessage) -> Outcome {
+    let signed_in = match first {
+        FirstMessage::Refused(outcome) => return outcome,
+        FirstMessage::Authenticated(signed_in) => *signed_in,
+    };
+    if let Some(id) = signed_in.session.user.as_ref().map(|u| u.id)
+        && connection.slot.authenticated(id).is_err()
+    {
+        return Outcome::close(Close::too_many_for_user());
+    }
+    let resume = signed_in
+        .resume
+        .unwrap_or_else(|| std::mem::replace(&mut connection.resume, Ok(None)));
+    let tenant = connection.tenant().clone();
+    let signing_in = Phase::SigningIn(tenant.clone());
+    let Phase::Pending(pending) = std::mem::replace(&mut connection.phase, signing_in) else {
+        unreachable!("sign_in on a pending connection");
+    };
+    let bucket = pending.into_bucket();
+    let registered = connect::register(tenant, signed_in.session, resume, Some(bucket)).await;
+    info!("authenticated");
+    let Registered {
+        dispatcher,
+        mailbox,
+        floor,
+        first,
+        close,
+    } = registered;
+    connection.phase = Phase::Ready(Ready {
+        dispatcher,
+        mailbox,
+        floor,
+    });
+    connection.first = first;
+    connection.close = close;
+    Outcome::reply(signed_in.response)
+}
+
+/// Sends what the connection sends first (a resume's frames) once; its close, if any, is the
+/// caller's to send.
+async fn send_first(
     socket: &mut Socket<'_>,
-    (frames, close): Resumed,
+    connection: &mut Connection,
 ) -> Result<Option<Close>, WsError> {
-    for frame in frames {
+    for frame in std::mem::take(&mut connection.first) {
         socket.send(Message::text(frame)).await?;
     }
-    Ok(close)
+    Ok(connection.close.take())
 }
 
 /// The next push for this connection; never resolves without a mailbox.
-async fn next_push(mailbox: &mut Option<Mailbox>) -> Option<Pushed> {
+async fn next_push(mailbox: Option<&mut Mailbox>) -> Option<Pushed> {
     match mailbox {
         Some(m) => m.messages.recv().await,
         None => std::future::pending().await,

@@ -5,9 +5,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{guest, tenant};
+use common::{eventually, guest, tenant};
 use extws_wasm::auth::{AuthPolicy, Verifier, telegram};
 use extws_wasm::config::TenantConfig;
+use extws_wasm::auth::Session;
+use extws_wasm::connect::{self, FirstMessage, Pending};
 use extws_wasm::dispatch::{Close, Dispatcher, Outcome};
 use extws_wasm::metrics::Metrics;
 use extws_wasm::runtime::{EngineSettings, Runtime};
@@ -30,7 +32,7 @@ async fn load(config: TenantConfig) -> Arc<Tenant> {
 async fn dispatcher(components: &[&str], tune: impl FnOnce(&mut TenantConfig)) -> Dispatcher {
     let mut config = tenant("t", components);
     tune(&mut config);
-    Dispatcher::new(load(config).await, Some(Default::default()))
+    Dispatcher::new(load(config).await, Default::default(), None)
 }
 
 fn replies(outcome: &Outcome) -> Vec<Value> {
@@ -181,17 +183,18 @@ async fn overloaded_when_the_slots_and_the_queue_are_full() {
     config.limits.max_concurrency = 1;
     config.limits.max_queue = 0;
     let tenant = load(config).await;
-    let mut busy = Dispatcher::new(tenant.clone(), Some(Default::default()));
-    let mut other = Dispatcher::new(tenant, Some(Default::default()));
+    let mut busy = Dispatcher::new(tenant.clone(), Default::default(), None);
+    let mut other = Dispatcher::new(tenant, Default::default(), None);
     let long = busy.on_text(r#"{"Type":"Slow","Data":600}"#);
-    let refused = async {
-        // Let the long call take the only slot first.
-        let mut out = other.on_text(r#"{"Type":"Slow","Data":0}"#).await;
-        while out.replies[0].contains("SlowResponse") {
-            out = other.on_text(r#"{"Type":"Slow","Data":0}"#).await;
-        }
-        out
-    };
+    // Asked again until the long call has taken the only slot (which it holds for 600 ms).
+    let refused = eventually(
+        "a short call refused while the long one holds the slot",
+        std::time::Duration::from_secs(10),
+        async || {
+            let out = other.on_text(r#"{"Type":"Slow","Data":0}"#).await;
+            (!out.replies[0].contains("SlowResponse")).then_some(out)
+        },
+    );
     let (long, refused) = tokio::join!(long, refused);
     assert_eq!(replies(&long)[0]["Type"], "SlowResponse");
     assert_eq!(code(&refused), "overloaded");
@@ -222,17 +225,33 @@ fn authenticated_tenant() -> TenantConfig {
     config
 }
 
+/// What a frame before authentication produced: the refusal, or the `AuthResponse` of a valid
+/// `Auth` with the session it yields.
+fn first_message(first: FirstMessage) -> Result<(Value, Session), Outcome> {
+    match first {
+        FirstMessage::Refused(outcome) => Err(outcome),
+        FirstMessage::Authenticated(signed_in) => {
+            let response = serde_json::from_str(&signed_in.response).unwrap();
+            Ok((response, signed_in.session))
+        }
+    }
+}
+
 #[tokio::test]
 async fn unauthenticated_until_auth_then_auth_response() {
-    let mut d = Dispatcher::new(load(authenticated_tenant()).await, None);
+    let tenant = load(authenticated_tenant()).await;
+    let mut pending = Pending::new(tenant.clone());
     let msg = r#"{"Type":"WhoAmIRequest","Id":1}"#;
-    assert_eq!(code(&d.on_text(msg).await), "unauthenticated");
+    let refused = first_message(pending.on_text(msg)).unwrap_err();
+    assert_eq!(code(&refused), "unauthenticated");
     let init_data = common::signed_user(TOKEN, 42);
     let auth = serde_json::json!({"Type": "Auth", "Data": {"initData": init_data}, "Id": 2});
-    let out = d.on_text(&auth.to_string()).await;
-    assert!(out.authenticated && out.close.is_none());
-    assert_eq!(replies(&out)[0]["Type"], "AuthResponse");
-    assert_eq!(replies(&out)[0]["Data"]["user"]["id"], 42);
+    let (response, session) = first_message(pending.on_text(&auth.to_string())).ok().unwrap();
+    assert_eq!(response["Type"], "AuthResponse");
+    assert_eq!(response["Id"], 2);
+    assert_eq!(response["Data"]["user"]["id"], 42);
+    let registered = connect::register(tenant, session, Ok(None), None).await;
+    let mut d = registered.dispatcher;
     assert_eq!(replies(&d.on_text(msg).await)[0]["Data"]["user"]["id"], 42);
 }
 
@@ -249,13 +268,13 @@ async fn close_policy_failed_auth_is_4401_with_the_reason() {
         serde_json::json!({}),
         serde_json::json!({"initData": 7}),
     ] {
-        let mut d = Dispatcher::new(tenant.clone(), None);
+        let mut pending = Pending::new(tenant.clone());
         let auth = serde_json::json!({"Type": "Auth", "Data": data});
-        let out = d.on_text(&auth.to_string()).await;
+        let out = first_message(pending.on_text(&auth.to_string())).err().expect("refused");
         let close = out.close.expect("closed");
         assert_eq!(close.code, 4401, "{data}");
         assert!(!close.reason.is_empty(), "{data}");
-        assert!(out.replies.is_empty() && !out.authenticated);
+        assert!(out.replies.is_empty());
     }
 }
 
@@ -315,4 +334,15 @@ async fn fanout_answers_once_per_component_in_order() {
     assert_eq!(out.replies.len(), 2);
     assert!(replies(&out).iter().all(|r| r["Data"]["result"] == 3));
     assert!(guest("calc").is_file());
+}
+
+#[tokio::test]
+async fn reserved_types_are_forbidden_from_a_client_before_any_lookup() {
+    let mut d = dispatcher(&["calc"], |_| {}).await;
+    for t in ["telegram.message", "telegram.successful_payment", "schedule.Tick"] {
+        let out = d.on_text(&format!(r#"{{"Type":"{t}","Data":{{}}}}"#)).await;
+        let (code, message) = error(&out);
+        assert_eq!(code, "forbidden_type", "{t}");
+        assert!(message.contains(t), "{message}");
+    }
 }

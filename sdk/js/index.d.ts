@@ -159,8 +159,18 @@ export interface InitDataInfo {
   receiver?: { id: bigint; firstName: string; [field: string]: unknown };
 }
 
+/** Where a call came from: a client's message (and its hooks), a bot update with its
+ * `update_id`, a schedule, or the `extws-wasm call` subcommand. */
+export type CallOrigin =
+  | { tag: 'client' }
+  | { tag: 'update'; val: bigint }
+  | { tag: 'schedule' }
+  | { tag: 'cli' };
+
 /** The connection. */
 export declare const session: {
   tenant(): string;
   initData(): InitDataInfo | undefined;
+  /** Where the current call came from (host 0.1.3 and later). */
+  origin(): CallOrigin;
 };

@@ -1,10 +1,10 @@
 //! `kv`, `push`, `log` and `session`: the host's imports with JSON values, BigInt ids and
 //! `HandlerError`s for failures.
 
-import * as witKv from 'extws:handler/kv@0.1.2';
-import * as witLog from 'extws:handler/log@0.1.2';
-import * as witPush from 'extws:handler/push@0.1.2';
-import * as witSession from 'extws:handler/session@0.1.2';
+import * as witKv from 'extws:handler/kv@0.1.3';
+import * as witLog from 'extws:handler/log@0.1.3';
+import * as witPush from 'extws:handler/push@0.1.3';
+import * as witSession from 'extws:handler/session@0.1.3';
 import { HandlerError } from './errors.js';
 import { parseJson, stringify } from './json.js';
 import { DataError, t } from './schema.js';
@@ -107,8 +107,11 @@ export const log = Object.freeze(
   ),
 );
 
-/** The connection: the tenant's name and the rest of the initData (or undefined). */
+/** The connection: the tenant's name, the rest of the initData (or undefined), and where
+ * the current call came from (`{tag: 'client'}`, `{tag: 'update', val: updateId}`,
+ * `{tag: 'schedule'}` or `{tag: 'cli'}`). */
 export const session = Object.freeze({
   tenant: () => witSession.tenant(),
   initData: () => witSession.initData(),
+  origin: () => witSession.origin(),
 });

@@ -14,7 +14,7 @@ pub struct Close {
 }
 
 impl Close {
-    pub(super) fn new(code: u16, reason: &str) -> Self {
+    pub(crate) fn new(code: u16, reason: &str) -> Self {
         Self {
             code,
             reason: truncate_reason(reason),

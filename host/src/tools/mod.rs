@@ -8,22 +8,25 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
 
+use std::sync::Arc;
+
 use crate::auth::{TelegramUser, telegram as init_data};
+use crate::call::{self, Call, CallError};
 use crate::cli::{CallArgs, CheckArgs, DescribeArgs, SignArgs};
-use crate::config;
-use crate::config::Config;
-use crate::dispatch::error_code;
+use crate::config::{self, Config, TenantConfig};
 use crate::envelope::{self, ErrorCode};
 use crate::metrics::Metrics;
+use crate::origin::Origin;
 use crate::runtime::host::to_wit_user;
 use crate::runtime::{
-    CallerInfo, ComponentSpec, ConnectionInstances, EngineSettings, Invocation, LoadContext,
-    LoadedComponent, Runtime,
+    ComponentSpec, ConnectionInstances, EngineSettings, LoadContext, LoadedComponent, Runtime,
 };
 use crate::tenants::Tenant;
 
-/// Runs `args.msg_type` with `args.data` through the component in the same sandbox as `serve`.
-/// Returns the reply (or error) envelope and whether it was a success.
+/// Runs `args.msg_type` with `args.data` through the component in the same sandbox as `serve`,
+/// by the same call path, with origin `Cli` (which may send any `Type`, `telegram.*` and
+/// `schedule.*` included, to try an update or a schedule locally). Returns the reply (or
+/// error) envelope and whether it was a success.
 pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
     let (limits, max_reply) = config::limits(&args.limits)?;
     if serde_json::from_str::<&serde_json::value::RawValue>(&args.data).is_err() {
@@ -35,41 +38,53 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
         .map(serde_json::from_str)
         .transpose()
         .context("--user is not WebAppUser JSON (needs at least id and first_name)")?;
-    let component = load_alone(&args.component, limits).await?;
-    if let Some(api) = &component.api
-        && let Err(mismatch) = api.check(&args.msg_type, &args.data)
-    {
-        let message = format!("invalid {}: {mismatch}", args.msg_type);
-        return Ok((
-            envelope::error(ErrorCode::InvalidData, &message, None),
-            false,
-        ));
-    }
-    if !component.message_types.contains(&args.msg_type) {
-        let message = format!(
-            "no handler for Type {:?} (the component handles {:?})",
-            args.msg_type, component.message_types
-        );
-        return Ok((
-            envelope::error(ErrorCode::UnknownType, &message, None),
-            false,
-        ));
-    }
+    let runtime = small_runtime(&limits)?;
+    let tenant = TenantConfig {
+        name: "call".into(),
+        route: config::Route::any(),
+        auth: crate::auth::AuthPolicy::disabled(),
+        components: vec![ComponentSpec::fresh(&args.component)],
+        capabilities: Default::default(),
+        limits,
+        max_message_bytes: max_reply,
+        fanout: false,
+        static_dir: None,
+        quota: config::DEFAULT_QUOTA,
+        updates: None,
+        push_history: config::push_history(0, 1)?,
+    };
+    let tenant = Arc::new(Tenant::load(&runtime, &tenant, None, Arc::new(Metrics::new())).await?);
     let wit_user = user.as_ref().map(to_wit_user);
-    let invocation = Invocation {
+    let call = Call {
+        origin: Origin::Cli,
         msg_type: &args.msg_type,
         data: &args.data,
         user: wit_user.as_ref(),
-        caller: CallerInfo::new("call".into(), component.name.clone()),
+        init_data: None,
+        connection: None,
     };
     let mut instances = ConnectionInstances::default();
-    match component
-        .invoke(invocation, max_reply, &mut instances)
-        .await
-    {
-        Ok(r) => Ok((envelope::reply(&r.msg_type, &r.data, None), true)),
-        Err(e) => Ok((envelope::error(error_code(&e), &e.to_string(), None), false)),
-    }
+    let answers = call::run(&tenant, call, &mut instances).await;
+    let answer = answers.into_iter().next().expect("one answer");
+    Ok(match answer.result {
+        Ok(r) => (envelope::reply(&r.msg_type, &r.data, None), true),
+        Err(CallError::UnknownType(t)) => {
+            let types = tenant.routing().message_types().join(", ");
+            let message = format!("no handler for Type {t:?} (the component handles {types})");
+            (envelope::error(ErrorCode::UnknownType, &message, None), false)
+        }
+        Err(e) => (envelope::error(e.code(), &e.to_string(), None), false),
+    })
+}
+
+/// A small engine for one component: `call` and `describe`.
+fn small_runtime(limits: &crate::runtime::Limits) -> anyhow::Result<Runtime> {
+    Runtime::new(&EngineSettings {
+        total_instances: 4,
+        max_memory_bytes: limits.max_memory_bytes,
+        max_core_instances: limits.max_core_instances as u32,
+        consume_fuel: false,
+    })
 }
 
 /// Loads one component on its own engine with no capabilities, as `call` and `describe` use it.
@@ -77,12 +92,7 @@ async fn load_alone(
     path: &std::path::Path,
     limits: crate::runtime::Limits,
 ) -> anyhow::Result<LoadedComponent> {
-    let runtime = Runtime::new(&EngineSettings {
-        total_instances: 4,
-        max_memory_bytes: limits.max_memory_bytes,
-        max_core_instances: limits.max_core_instances as u32,
-        consume_fuel: false,
-    })?;
+    let runtime = small_runtime(&limits)?;
     let context = LoadContext {
         limits,
         capabilities: Default::default(),
@@ -132,7 +142,7 @@ pub async fn check(args: &CheckArgs) -> bool {
         }
     };
     let mut ok = true;
-    let metrics = std::sync::Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::new());
     for tenant in &config.tenants {
         if let Some(api) = &tenant.capabilities.telegram {
             let methods: Vec<&str> = api.methods().collect();

@@ -20,10 +20,11 @@ use serde_json::value::RawValue;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::auth::TelegramUser;
-use crate::dispatch::error_code;
+use crate::call::{self, Call, CallError};
+use crate::origin::Origin;
 use crate::routing::Routing;
+use crate::runtime::ConnectionInstances;
 use crate::runtime::host::to_wit_user;
-use crate::runtime::{CallerInfo, ConnectionInstances, Invocation};
 use crate::tenants::Tenant;
 
 /// The prefix of every update `Type`.
@@ -211,10 +212,8 @@ pub async fn deliver(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
 }
 
 async fn run(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
-    let routing = tenant.routing();
-    let msg_type = update.msg_type(&routing);
-    let handlers = routing.handlers(&msg_type);
-    if handlers.is_empty() {
+    let msg_type = update.msg_type(&tenant.routing());
+    if tenant.routing().handlers(&msg_type).is_empty() {
         debug!(%msg_type, "no component claims this update");
         return Outcome::Unclaimed;
     }
@@ -229,49 +228,34 @@ async fn run(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
             return Outcome::Retry;
         }
     };
-    let deadline = tenant.limits().timeout;
-    let Ok(Some(permit)) = tokio::time::timeout(deadline, tenant.admit()).await else {
-        warn!("no call slot within the deadline: leaving the update for a retry");
-        claim.release().await;
-        return Outcome::Retry;
-    };
     let user = update.from.as_ref().map(to_wit_user);
+    let call = Call {
+        origin: Origin::Update {
+            update_id: update.id,
+        },
+        msg_type: &msg_type,
+        data: update.data.get(),
+        user: user.as_ref(),
+        init_data: None,
+        connection: None,
+    };
     let mut instances = ConnectionInstances::default();
-    for component in handlers {
-        if let Some(api) = &component.api
-            && let Err(mismatch) = api.check(&msg_type, update.data.get())
-        {
-            info!(component = %component.name, %mismatch, "the update does not match the component's schema");
-            tenant
-                .metrics
-                .message(&tenant.name, &msg_type, "invalid_data");
-            continue;
-        }
-        let call = Invocation {
-            msg_type: &msg_type,
-            data: update.data.get(),
-            user: user.as_ref(),
-            caller: CallerInfo {
-                state: tenant.state.clone(),
-                ..CallerInfo::new(tenant.name.clone(), component.name.clone())
-            },
-        };
-        let result = component
-            .invoke(call, tenant.max_message_bytes, &mut instances)
-            .await;
-        let outcome = match &result {
+    let answers = call::run(tenant, call, &mut instances).await;
+    for answer in &answers {
+        let component = answer.component.as_deref().unwrap_or("-");
+        match &answer.result {
             Ok(reply) => {
-                debug!(component = %component.name, reply = %reply.msg_type, "handled (reply dropped)");
-                "ok"
+                debug!(component, reply = %reply.msg_type, "handled (reply dropped)")
             }
-            Err(e) => {
-                info!(component = %component.name, error = %e, "update handler failed");
-                error_code(e).as_str()
+            // Nothing ran: every call slot was taken and the queue full.
+            Err(CallError::Overloaded) => {
+                warn!("no call slot: leaving the update for a retry");
+                claim.release().await;
+                return Outcome::Retry;
             }
-        };
-        tenant.metrics.message(&tenant.name, &msg_type, outcome);
+            Err(e) => info!(component, error = %e, "update handler failed"),
+        }
     }
-    drop(permit);
     Outcome::Handled
 }
 

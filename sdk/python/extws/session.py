@@ -19,3 +19,12 @@ def init_data() -> Optional[Any]:
     """The validated initData without the user (a WIT `init-data-info` record), or None
     when the server runs without authentication."""
     return _session.init_data()
+
+
+def origin() -> Any:
+    """Where the current call came from (a WIT `call-origin` variant): a client's message
+    (``CallOrigin_Client``), a bot update (``CallOrigin_Update``, ``.value`` is its
+    ``update_id``), a schedule (``CallOrigin_Schedule``) or the ``extws-wasm call``
+    subcommand (``CallOrigin_Cli``). Types starting with ``telegram.`` or ``schedule.`` only
+    ever come from their own origin: the host refuses them from clients."""
+    return _session.origin()

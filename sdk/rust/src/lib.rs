@@ -214,6 +214,6 @@ pub mod log {
 
 /// The calling connection's session (`session` import).
 pub mod session {
-    pub use crate::bindings::extws::handler::session::{init_data, tenant};
+    pub use crate::bindings::extws::handler::session::{CallOrigin, init_data, origin, tenant};
     pub use crate::bindings::extws::handler::types::{Chat, InitDataInfo};
 }

@@ -24,4 +24,4 @@ python_guest_venv python-fetch
 # poll_loop (bundled with componentize-py) imports wasi:http/types as `types`.
 python_componentize "$here" "$out" -d "$wit" -d "$here/wit" -w extws:python-fetch/fetch \
     --import-interface-name wasi:http/types@0.2.12=types \
-    --import-interface-name extws:handler/types@0.1.2=handler_types
+    --import-interface-name extws:handler/types@0.1.3=handler_types

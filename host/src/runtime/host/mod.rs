@@ -56,6 +56,8 @@ pub struct CallerInfo {
     pub connection: Option<crate::push::ConnectionId>,
     /// State and push, when the server has them.
     pub state: Option<StateAccess>,
+    /// Where the call comes from (`session.origin`).
+    pub origin: crate::origin::Origin,
 }
 
 impl CallerInfo {
@@ -67,6 +69,7 @@ impl CallerInfo {
             init_data: None,
             connection: None,
             state: None,
+            origin: crate::origin::Origin::Cli,
         }
     }
 }
@@ -77,6 +80,7 @@ impl std::fmt::Debug for CallerInfo {
             .field("tenant", &self.tenant)
             .field("component", &self.component)
             .field("connection", &self.connection)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }

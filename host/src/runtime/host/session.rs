@@ -4,6 +4,7 @@
 use super::super::bindings::extws::handler::{session, types};
 use super::HostState;
 use crate::auth::{InitDataContext, TelegramUser};
+use crate::origin::Origin;
 
 impl session::Host for HostState {
     fn init_data(&mut self) -> Option<types::InitDataInfo> {
@@ -12,6 +13,15 @@ impl session::Host for HostState {
 
     fn tenant(&mut self) -> String {
         self.caller.tenant.to_string()
+    }
+
+    fn origin(&mut self) -> session::CallOrigin {
+        match self.caller.origin {
+            Origin::Client => session::CallOrigin::Client,
+            Origin::Update { update_id } => session::CallOrigin::Update(update_id),
+            Origin::Schedule => session::CallOrigin::Schedule,
+            Origin::Cli => session::CallOrigin::Cli,
+        }
     }
 }
 

@@ -1,14 +1,48 @@
-//! Test guest `probe`: reports what files, environment and network it can reach.
+//! Test guest `probe`: reports what files, environment and network it can reach (`Probe`), and
+//! where a call came from (`Origin`, `telegram.message`: `session.origin()`, also kept in kv
+//! as `last-origin` for `LastOrigin`).
 wit_bindgen::generate!({ world: "handler", path: "../../../wit" });
+use extws::handler::{kv, session};
 struct G;
+
+/// `{"origin":"client"}`, `{"origin":"update","update_id":N}`, ...
+fn origin() -> String {
+    match session::origin() {
+        session::CallOrigin::Client => r#"{"origin":"client"}"#.into(),
+        session::CallOrigin::Update(id) => format!(r#"{{"origin":"update","update_id":{id}}}"#),
+        session::CallOrigin::Schedule => r#"{"origin":"schedule"}"#.into(),
+        session::CallOrigin::Cli => r#"{"origin":"cli"}"#.into(),
+    }
+}
+
 fn q(s: &str) -> String {
     format!("{s:?}")
 }
 impl Guest for G {
     fn message_types() -> Vec<String> {
-        vec!["Probe".into()]
+        ["Probe", "Origin", "LastOrigin", "telegram.message"]
+            .map(String::from)
+            .to_vec()
     }
-    fn handle(_: String, _: String, _: Option<User>) -> Result<Response, HandlerError> {
+    fn handle(msg_type: String, _: String, _: Option<User>) -> Result<Response, HandlerError> {
+        let reply = |data: String| {
+            Ok(Response {
+                msg_type: "OriginResponse".into(),
+                data,
+            })
+        };
+        match msg_type.as_str() {
+            "Origin" | "telegram.message" => {
+                let origin = origin();
+                let _ = kv::set("last-origin", origin.as_bytes(), None);
+                return reply(origin);
+            }
+            "LastOrigin" => {
+                let last = kv::get("last-origin").ok().flatten().unwrap_or_default();
+                return reply(String::from_utf8(last).unwrap_or_default());
+            }
+            _ => {}
+        }
         let env: Vec<String> = std::env::vars()
             .map(|(k, v)| format!("{}:{}", q(&k), q(&v)))
             .collect();

@@ -1,0 +1,235 @@
+//! One way in: every `Type` that reaches a component — a client's frame, a bot update, a
+//! schedule, the `call` subcommand — goes through [`run`], which applies the same checks in
+//! the same order: the origin policy ([`crate::origin`]), the handlers that claim the `Type`,
+//! each handler's request schema, admission (one call slot for the fan-out), then each
+//! invocation under its deadline, with its metrics. Callers only turn the [`Answer`]s into
+//! their own reply (an envelope, an update's outcome, the CLI's output).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::{Instrument, debug, info, info_span};
+
+use crate::auth::InitDataContext;
+use crate::envelope::ErrorCode;
+use crate::origin::Origin;
+use crate::push::ConnectionId;
+use crate::runtime::bindings::{Response, User};
+use crate::runtime::{CallerInfo, ConnectionInstances, Invocation, InvokeError, LoadedComponent};
+use crate::tenants::Tenant;
+
+/// One `Type` to run, and who is asking.
+pub struct Call<'a> {
+    /// Where it comes from; decides which `Type`s are allowed.
+    pub origin: Origin,
+    /// The `Type`.
+    pub msg_type: &'a str,
+    /// JSON text of `Data`.
+    pub data: &'a str,
+    /// The user it runs for, as the WIT record.
+    pub user: Option<&'a User>,
+    /// The caller's validated initData context (client calls with auth).
+    pub init_data: Option<Arc<InitDataContext>>,
+    /// The calling connection (client calls on a server with push).
+    pub connection: Option<ConnectionId>,
+}
+
+/// Why a call produced no response. [`CallError::code`] is the `HandlerException` code.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The `Type` is in a namespace reserved for another origin; no handler ran.
+    #[error("Type {msg_type:?} is reserved for {sender}: it cannot be sent from here")]
+    Forbidden {
+        /// The refused `Type`.
+        msg_type: String,
+        /// Who may send it.
+        sender: &'static str,
+    },
+    /// No component handles the `Type`.
+    #[error("no handler for Type {0:?}")]
+    UnknownType(String),
+    /// `Data` does not match the component's request schema (checked before admission).
+    #[error("invalid {msg_type}: {mismatch}")]
+    InvalidData {
+        /// The `Type`.
+        msg_type: String,
+        /// What does not match, with its path.
+        mismatch: String,
+    },
+    /// Every call slot is taken and the queue is full; nothing ran.
+    #[error("the server is busy: try again shortly")]
+    Overloaded,
+    /// The invocation failed.
+    #[error(transparent)]
+    Invoke(#[from] InvokeError),
+}
+
+impl CallError {
+    /// The `HandlerException` code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CallError::Forbidden { .. } => ErrorCode::ForbiddenType,
+            CallError::UnknownType(_) => ErrorCode::UnknownType,
+            CallError::InvalidData { .. } => ErrorCode::InvalidData,
+            CallError::Overloaded => ErrorCode::Overloaded,
+            CallError::Invoke(e) => invoke_code(e),
+        }
+    }
+}
+
+/// The `HandlerException` code of a failed invocation.
+pub fn invoke_code(e: &InvokeError) -> ErrorCode {
+    match e {
+        InvokeError::Handler(_) => ErrorCode::HandlerError,
+        InvokeError::Timeout(_) => ErrorCode::Timeout,
+        InvokeError::Limit(_) => ErrorCode::Limit,
+        InvokeError::Trap(_) | InvokeError::InvalidReply(_) => ErrorCode::HandlerFailed,
+    }
+}
+
+/// What one component made of a call (or why it did not run).
+pub struct Answer {
+    /// The component (none when no component was reached).
+    pub component: Option<Arc<str>>,
+    /// Its response or error.
+    pub result: Result<Response, CallError>,
+}
+
+impl Answer {
+    fn refused(error: CallError) -> Self {
+        Self {
+            component: None,
+            result: Err(error),
+        }
+    }
+
+    /// The handler asked to close the connection: its close code and reason.
+    pub fn close_requested(&self) -> Option<(Option<u16>, &str)> {
+        match &self.result {
+            Err(CallError::Invoke(InvokeError::Handler(h))) if h.close_connection => {
+                Some((h.close_code, h.message.as_str()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Runs `call` on every component of `tenant` that handles its `Type`, in configuration
+/// order, stopping after a handler that asks to close the connection. A refusal before any
+/// component (origin, unknown `Type`, overload) is one answer with no component.
+/// `instances` are the caller's per-connection instances (for that lifecycle).
+pub async fn run(
+    tenant: &Arc<Tenant>,
+    call: Call<'_>,
+    instances: &mut ConnectionInstances,
+) -> Vec<Answer> {
+    let msg_type = call.msg_type;
+    if let Err(reserved) = call.origin.may_send(msg_type) {
+        count(tenant, "reserved", "forbidden_type");
+        info!(origin = call.origin.as_str(), r#type = %msg_type, "reserved Type refused");
+        return vec![Answer::refused(CallError::Forbidden {
+            msg_type: msg_type.to_string(),
+            sender: reserved.source,
+        })];
+    }
+    let routing = tenant.routing();
+    let handlers = routing.handlers(msg_type);
+    if handlers.is_empty() {
+        count(tenant, "unknown", "unknown_type");
+        return vec![Answer::refused(CallError::UnknownType(msg_type.into()))];
+    }
+    // Schemas first: a request no component accepts takes no call slot.
+    let mut answers: Vec<Answer> = Vec::with_capacity(handlers.len());
+    let mut accepted: Vec<&Arc<LoadedComponent>> = Vec::with_capacity(handlers.len());
+    for component in handlers {
+        match component.api.as_ref().map(|api| api.check(msg_type, call.data)) {
+            Some(Err(mismatch)) => {
+                count(tenant, msg_type, "invalid_data");
+                answers.push(Answer {
+                    component: Some(component.name.clone()),
+                    result: Err(CallError::InvalidData {
+                        msg_type: msg_type.to_string(),
+                        mismatch: mismatch.to_string(),
+                    }),
+                });
+            }
+            _ => accepted.push(component),
+        }
+    }
+    if accepted.is_empty() {
+        return answers;
+    }
+    let Some(permit) = tenant.admit().await else {
+        count(tenant, msg_type, "overloaded");
+        answers.push(Answer::refused(CallError::Overloaded));
+        return answers;
+    };
+    for component in accepted {
+        let answer = invoke(tenant, &call, component, instances).await;
+        let close = answer.close_requested().is_some();
+        answers.push(answer);
+        if close {
+            break;
+        }
+    }
+    drop(permit);
+    // Fan-out answers in configuration order, whatever the schema check refused.
+    let order = |a: &Answer| {
+        let name = a.component.as_deref();
+        handlers.iter().position(|c| Some(&*c.name) == name)
+    };
+    answers.sort_by_key(order);
+    answers
+}
+
+/// One invocation, with its span and metrics.
+async fn invoke(
+    tenant: &Arc<Tenant>,
+    call: &Call<'_>,
+    component: &Arc<LoadedComponent>,
+    instances: &mut ConnectionInstances,
+) -> Answer {
+    let caller = CallerInfo {
+        tenant: tenant.name.clone(),
+        component: component.name.clone(),
+        init_data: call.init_data.clone(),
+        connection: call.connection,
+        state: tenant.state.clone(),
+        origin: call.origin,
+    };
+    let invocation = Invocation {
+        msg_type: call.msg_type,
+        data: call.data,
+        user: call.user,
+        caller,
+    };
+    let span = info_span!("call", r#type = %call.msg_type, component = %component.name, origin = call.origin.as_str());
+    let started = Instant::now();
+    let result = component
+        .invoke(invocation, tenant.max_message_bytes, instances)
+        .instrument(span.clone())
+        .await;
+    let elapsed = started.elapsed();
+    tenant
+        .metrics
+        .invocation(&tenant.name, elapsed.as_secs_f64());
+    let elapsed_us = elapsed.as_micros() as u64;
+    match &result {
+        Ok(_) => {
+            count(tenant, call.msg_type, "ok");
+            span.in_scope(|| debug!(elapsed_us, "ok"));
+        }
+        Err(e) => {
+            count(tenant, call.msg_type, invoke_code(e).as_str());
+            span.in_scope(|| info!(elapsed_us, error = %e, "call failed"));
+        }
+    }
+    Answer {
+        component: Some(component.name.clone()),
+        result: result.map_err(CallError::from),
+    }
+}
+
+fn count(tenant: &Tenant, msg_type: &str, outcome: &str) {
+    tenant.metrics.message(&tenant.name, msg_type, outcome);
+}
