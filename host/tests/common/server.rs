@@ -1,0 +1,82 @@
+//! In-process servers: a tenant built from components in `target/guests/`, a server started on
+//! 127.0.0.1:0 and shut down gracefully.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use extws_wasm::auth::AuthPolicy;
+use extws_wasm::config::{Route, TenantConfig};
+use extws_wasm::runtime::{Capabilities, ComponentSpec, Limits};
+use extws_wasm::{Config, Prepared};
+
+use super::guest;
+
+/// A tenant named `name` on every path, without auth, serving `components`.
+pub fn tenant(name: &str, components: &[&str]) -> TenantConfig {
+    TenantConfig {
+        name: name.into(),
+        route: Route::any(),
+        auth: AuthPolicy::disabled(),
+        components: components
+            .iter()
+            .map(|c| ComponentSpec::fresh(guest(c)))
+            .collect(),
+        capabilities: Capabilities::default(),
+        limits: Limits::default(),
+        max_message_bytes: 1 << 20,
+        fanout: false,
+        static_dir: None,
+        quota: extws_wasm::config::DEFAULT_QUOTA,
+        updates: None,
+        push_history: extws_wasm::state::history::DEFAULT_HISTORY,
+    }
+}
+
+/// A running in-process server.
+pub struct TestServer {
+    /// Its address.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestServer {
+    /// `ws://ADDR{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// Triggers graceful shutdown and waits for `run` to return.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("server did not shut down")?
+    }
+}
+
+/// Starts `config` on 127.0.0.1:0.
+pub async fn start(config: Config) -> TestServer {
+    try_start(config).await.expect("server failed to start")
+}
+
+/// Starts `config`, returning the load error if any.
+pub async fn try_start(config: Config) -> anyhow::Result<TestServer> {
+    let prepared = Prepared::new(config).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(extws_wasm::run(listener, prepared, async {
+        let _ = stopped.await;
+    }));
+    Ok(TestServer {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// One tenant serving `components` without auth.
+pub async fn start_simple(components: &[&str]) -> TestServer {
+    start(Config::new(vec![tenant("default", components)])).await
+}
