@@ -106,11 +106,10 @@ impl Incrementer {
 
 /// Waits until `done` holds for every client (panics, naming `what`, after 30 s).
 async fn until(what: &str, clients: &[Incrementer], done: impl Fn(usize, &Incrementer) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !clients.iter().enumerate().all(|(i, c)| done(i, c)) {
-        assert!(Instant::now() < deadline, "not within 30 s: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(what, Duration::from_secs(30), async || {
+        clients.iter().enumerate().all(|(i, c)| done(i, c))
+    })
+    .await;
 }
 
 /// Stops the clients and checks what each saw against what the store holds now: every
@@ -363,15 +362,18 @@ async fn a_full_disk_fails_writes_clearly_keeps_what_was_acknowledged_and_recove
 
     std::fs::remove_file(filler).unwrap();
     // Writes work again without a restart; the ones that failed were not applied.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let count = loop {
-        let reply = ask_json(&mut ws, INCREMENT).await;
-        if reply["Type"] == "IncrementResponse" {
-            break reply["Data"]["count"].as_i64().unwrap();
-        }
-        assert!(Instant::now() < deadline, "writes never recovered: {reply}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let count = eventually(
+        "writes working again once the disk has room",
+        Duration::from_secs(30),
+        async || {
+            let reply = ask_json(&mut ws, INCREMENT).await;
+            match reply["Data"]["count"].as_i64() {
+                Some(count) if reply["Type"] == "IncrementResponse" => Ok(count),
+                _ => Err(reply),
+            }
+        },
+    )
+    .await;
     assert_eq!(count, 11, "the failed increments were applied after all");
     // Every acknowledged write is intact, also after a restart on the same file.
     drop(ws);

@@ -80,14 +80,15 @@ fn reset(ws: Ws) {
 /// Waits until the server at `addr` counts `n` open connections of tenant `tenant`.
 async fn until_open(addr: &str, tenant: &str, n: i64) {
     let series = format!(r#"extws_connections_open{{tenant="{tenant}"}}"#);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while metric(addr, &series).await as i64 != n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{series} never reached {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        &format!("{series} reaching {n}"),
+        Duration::from_secs(20),
+        async || match metric(addr, &series).await as i64 {
+            open if open == n => Ok(()),
+            open => Err(format!("it is {open}")),
+        },
+    )
+    .await;
 }
 
 /// Pushes 1..=5 (received live), a reset, 6..=10 while away, a reconnect (to `back_addr`) with

@@ -229,15 +229,17 @@ async fn connection_limit_answers_503() {
     assert_eq!(ask(&mut a, CALC).await, CALC_REPLY);
     drop(a);
     // A slot frees when a connection ends.
-    let mut c = None;
-    for _ in 0..50 {
-        if let Ok((ws, _)) = tokio_tungstenite::connect_async(server.url("/")).await {
-            c = Some(ws);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(ask(&mut c.expect("a freed slot"), CALC).await, CALC_REPLY);
+    let mut c = eventually(
+        "a slot freed by the closed connection",
+        Duration::from_secs(20),
+        async || {
+            tokio_tungstenite::connect_async(server.url("/"))
+                .await
+                .map(|(ws, _)| ws)
+        },
+    )
+    .await;
+    assert_eq!(ask(&mut c, CALC).await, CALC_REPLY);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -121,14 +121,19 @@ async fn a_429_holds_every_call_of_the_bot_until_retry_after_passes() {
         json!({"kind": "rate_limited", "seconds": 2})
     );
     // Until retry_after has passed, calls are held back by the host: no request goes out.
-    let reply = loop {
-        let reply = call(&mut ws, "getMe", json!({})).await;
-        if reply["error"]["kind"] != "rate_limited" {
-            break reply;
-        }
-        assert_eq!(api.calls().len(), 1, "a rate-limited call made a request");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let reply = eventually(
+        "getMe answered once retry_after (2 s) has passed",
+        Duration::from_secs(20),
+        async || {
+            let reply = call(&mut ws, "getMe", json!({})).await;
+            if reply["error"]["kind"] != "rate_limited" {
+                return Ok(reply);
+            }
+            assert_eq!(api.calls().len(), 1, "a rate-limited call made a request");
+            Err(reply)
+        },
+    )
+    .await;
     assert_eq!(reply, json!({"result": true}));
     let calls = api.calls();
     assert_eq!(calls.len(), 2);

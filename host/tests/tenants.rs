@@ -422,12 +422,17 @@ async fn serve_config(
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next_line().await.unwrap().expect("server exited");
-        if let Some(addr) = line.strip_prefix("listening on ws://") {
-            break addr.to_string();
+    let listening = async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("server exited");
+            if let Some(addr) = line.strip_prefix("listening on ws://") {
+                return addr.to_string();
+            }
         }
     };
+    let addr = tokio::time::timeout(std::time::Duration::from_secs(120), listening)
+        .await
+        .expect("not listening within 120 s");
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
@@ -437,17 +442,19 @@ async fn serve_config(
     (child, addr, rx)
 }
 
-/// Waits (up to 30 s) for a log line containing `needle`.
+/// Waits (up to 30 s in all) for a log line containing `needle`.
 async fn wait_for_log(log: &mut tokio::sync::mpsc::UnboundedReceiver<String>, needle: &str) {
-    loop {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(30), log.recv())
-            .await
-            .expect("log line in time")
-            .expect("server still running");
-        if line.contains(needle) {
-            return;
+    let found = async {
+        loop {
+            let line = log.recv().await.expect("server still running");
+            if line.contains(needle) {
+                return;
+            }
         }
-    }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), found)
+        .await
+        .unwrap_or_else(|_| panic!("no log line with {needle:?} within 30 s"));
 }
 
 /// Tenants that load the same file share one compiled copy (1,000 tenants of one calc cost one

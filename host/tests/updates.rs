@@ -302,20 +302,19 @@ fn offsets(telegram: &FakeTelegram) -> Vec<Option<i64>> {
 
 /// Waits until a `getUpdates` from the `skip`th on asks for `offset`.
 async fn until_offset(telegram: &FakeTelegram, skip: usize, offset: i64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let asked = offsets(telegram);
-        if asked[skip.min(asked.len())..].contains(&Some(offset)) {
-            return;
-        }
-        let last: Vec<_> = asked.iter().rev().take(5).collect();
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no getUpdates with offset {offset} in 20 s ({} calls, the last {last:?})",
-            asked.len()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        &format!("a getUpdates with offset {offset}"),
+        Duration::from_secs(20),
+        async || {
+            let asked = offsets(telegram);
+            if asked[skip.min(asked.len())..].contains(&Some(offset)) {
+                return Ok(());
+            }
+            let last: Vec<_> = asked.iter().rev().take(5).collect();
+            Err(format!("{} calls, the last {last:?}", asked.len()))
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,20 +26,26 @@ pub async fn send(ws: &mut Ws, text: &str) {
     ws.send(Message::text(text)).await.expect("send failed");
 }
 
-/// The next text frame (skipping pings), with a generous timeout.
+/// The next text frame (skipping pings), within a generous 30 s in all: a server that only
+/// pings does not keep the test waiting.
 pub async fn recv(ws: &mut Ws) -> String {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .expect("no reply within 30 s")
-            .expect("connection ended")
-            .expect("read error");
-        match frame {
-            Message::Text(t) => return t.to_string(),
-            Message::Close(c) => panic!("closed instead of replying: {c:?}"),
-            _ => continue,
+    let next_text = async {
+        loop {
+            let frame = ws
+                .next()
+                .await
+                .expect("connection ended")
+                .expect("read error");
+            match frame {
+                Message::Text(t) => return t.to_string(),
+                Message::Close(c) => panic!("closed instead of replying: {c:?}"),
+                _ => continue,
+            }
         }
-    }
+    };
+    tokio::time::timeout(Duration::from_secs(30), next_text)
+        .await
+        .expect("no reply within 30 s")
 }
 
 /// Sends `text` and returns the reply.
@@ -54,18 +60,21 @@ pub async fn ask_json(ws: &mut Ws, text: &str) -> serde_json::Value {
     serde_json::from_str(&reply).unwrap_or_else(|e| panic!("reply {reply:?} is not JSON: {e}"))
 }
 
-/// Waits for the server's close frame and returns it.
+/// Waits for the server's close frame and returns it (`None`: the connection ended without
+/// one), reading past whatever comes first, for 60 s in all.
 pub async fn expect_close(ws: &mut Ws) -> Option<CloseFrame> {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .expect("no close within 30 s");
-        match frame {
-            Some(Ok(Message::Close(c))) => return c,
-            Some(Ok(_)) => continue,
-            None | Some(Err(_)) => return None,
+    let close = async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(c))) => return c,
+                Some(Ok(_)) => continue,
+                None | Some(Err(_)) => return None,
+            }
         }
-    }
+    };
+    tokio::time::timeout(Duration::from_secs(60), close)
+        .await
+        .expect("no close within 60 s")
 }
 
 /// A pushed envelope without its `Seq` (user pushes carry one while push history is on), and

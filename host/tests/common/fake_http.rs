@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::eventually;
+
 /// One request the server received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -104,13 +106,21 @@ impl FakeHttp {
     /// Waits until a client has closed a connection this server was hanging on; panics if
     /// none has by `deadline`.
     pub async fn wait_for_hang_up(&self, deadline: Instant) {
-        until(deadline, "a client to hang up", || self.hung_up() > 0).await;
+        let within = deadline.saturating_duration_since(Instant::now());
+        eventually("a client hanging up", within, async || self.hung_up() > 0).await;
     }
 
     /// Waits until `n` requests have arrived; panics if they have not within 10 s.
     pub async fn wait_for_calls(&self, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        until(deadline, "requests to arrive", || self.calls().len() >= n).await;
+        eventually(
+            &format!("{n} requests arriving"),
+            Duration::from_secs(10),
+            async || match self.calls().len() {
+                arrived if arrived >= n => Ok(()),
+                arrived => Err(format!("{arrived} arrived")),
+            },
+        )
+        .await;
     }
 
     /// Every request so far.
@@ -140,13 +150,6 @@ fn accept(
             }
         }
     })
-}
-
-async fn until(deadline: Instant, what: &str, done: impl Fn() -> bool) {
-    while !done() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 impl Drop for FakeHttp {

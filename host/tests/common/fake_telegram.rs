@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::eventually;
 use super::fake_http::{FakeHttp, Recorded, Reply};
 
 /// The invoice link `createInvoiceLink` answers.
@@ -48,19 +49,15 @@ impl FakeTelegram {
 
     /// Waits until `method` has been called `n` times; panics after 20 s.
     pub async fn wait_for(&self, method: &str, n: usize) -> Vec<Recorded> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let calls = self.calls_of(method);
-            if calls.len() >= n {
-                return calls;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{method} was called {} times, waited for {n}",
-                calls.len()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually(
+            &format!("{n} calls of {method}"),
+            Duration::from_secs(20),
+            async || match self.calls_of(method) {
+                calls if calls.len() >= n => Ok(calls),
+                calls => Err(format!("{} calls", calls.len())),
+            },
+        )
+        .await
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{TestServer, http_get};
+use super::{TestServer, eventually, http_get};
 
 /// The value of the sample `series` (e.g. `extws_instances_created_total{tenant="t",
 /// lifecycle="fresh"}`) in the server's `/metrics`, or 0 when it is not there yet.
@@ -17,18 +17,15 @@ pub async fn metric(addr: impl std::fmt::Display, series: &str) -> f64 {
 /// Polls `/metrics` until `series` reaches `at_least` (panics after 20 s).
 pub async fn wait_for_metric(addr: impl std::fmt::Display, series: &str, at_least: f64) {
     let addr = addr.to_string();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let value = metric(&addr, series).await;
-        if value >= at_least {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{series} is {value} after 20 s, not >= {at_least}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        &format!("{series} reaching {at_least}"),
+        Duration::from_secs(20),
+        async || match metric(&addr, series).await {
+            value if value >= at_least => Ok(()),
+            value => Err(format!("it is {value}")),
+        },
+    )
+    .await;
 }
 
 /// `extws_connections_open` of the default tenant.

@@ -6,27 +6,41 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::BIN;
+use super::{BIN, poll_blocking};
 
-/// Spawns `command` (an `extws-wasm serve ...`), waits for its `listening on ws://ADDR` line and
-/// returns the child and ADDR; the rest of its stderr is drained in the background.
-pub fn spawn_listening(command: &mut std::process::Command) -> (std::process::Child, String) {
-    let mut child = command
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .unwrap();
-        if let Some(a) = line.strip_prefix("listening on ws://") {
-            break a.to_string();
+/// How long a child server may take to print its listening line (it compiles its components
+/// first, unoptimized builds are slow and two test binaries may be doing it at once).
+const LISTENING_WITHIN: Duration = Duration::from_secs(120);
+
+/// Spawns `command` (an `extws-wasm serve ...`), waits (up to 120 s) for its `listening on
+/// ws://ADDR` line and returns the child and ADDR; the rest of its stderr is drained in the
+/// background.
+pub fn spawn_listening(command: &mut Command) -> (Child, String) {
+    let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
+    let lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let (tx, listening) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in lines.map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("listening on ws://") {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
         }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, addr)
+    });
+    match listening.recv_timeout(LISTENING_WITHIN) {
+        Ok(addr) => (child, addr),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            let _ = child.kill();
+            panic!("server exited before listening: {:?}", child.wait());
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server not listening within {LISTENING_WITHIN:?}");
+        }
+    }
 }
 
 /// A real `extws-wasm serve` child process on 127.0.0.1:0 (killed when dropped): its address,
@@ -95,7 +109,7 @@ impl ChildServer {
             lines,
             seen: Vec::new(),
         };
-        let line = server.wait_for_line("listening on ws://", Duration::from_secs(120));
+        let line = server.wait_for_line("listening on ws://", LISTENING_WITHIN);
         server.addr = line
             .split_once("listening on ws://")
             .unwrap()
@@ -145,33 +159,21 @@ impl ChildServer {
 
     /// SIGTERM, then wait up to `within` for the exit: its status, how long it took and its
     /// whole stderr (panics, showing the log, if it is still running then; it is killed).
-    pub fn terminate(
-        mut self,
-        within: Duration,
-    ) -> (std::process::ExitStatus, Duration, Vec<String>) {
+    pub fn terminate(mut self, within: Duration) -> (ExitStatus, Duration, Vec<String>) {
         let mut child = self.child.take().unwrap();
         let pid = child.id().to_string();
         let signalled = std::time::Instant::now();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let Ok(status) = poll_blocking(within, || child.try_wait().unwrap()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
+                self.seen.push(line);
             }
-            if signalled.elapsed() > within {
-                let _ = child.kill();
-                let _ = child.wait();
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
-                    self.seen.push(line);
-                }
-                panic!(
-                    "still running {within:?} after SIGTERM; stderr:\n{}",
-                    self.seen.join("\n")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
+            panic!(
+                "still running {within:?} after SIGTERM; stderr:\n{}",
+                self.seen.join("\n")
+            );
         };
         let took = signalled.elapsed();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {

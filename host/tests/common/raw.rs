@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{TestServer, open_connections};
+use super::{TestServer, eventually, open_connections};
 
 /// A WebSocket client on a raw socket: the upgrade by hand, then nothing is read or answered
 /// until the test says so.
@@ -78,16 +78,17 @@ pub fn frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
     out
 }
 
-/// Waits until the server counts no open connection.
+/// Waits (up to 30 s) until the server counts no open connection of the default tenant.
 pub async fn until_closed_by_the_server(server: &TestServer) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while open_connections(server).await != 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server kept the connection"
-        );
-        tokio::task::yield_now().await;
-    }
+    eventually(
+        "the server closing the connection",
+        Duration::from_secs(30),
+        async || match open_connections(server).await {
+            0 => Ok(()),
+            n => Err(format!("{n} open")),
+        },
+    )
+    .await;
 }
 
 /// `GET path` over a raw socket to `addr` (`HOST:PORT`); returns (status, body).

@@ -2,8 +2,9 @@
 //! loopback port, stopped, frozen and restarted at will, killed when dropped.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use super::temp_dir;
+use super::{eventually_blocking, temp_dir};
 
 /// A real `redis-server` on a free loopback port, killed when dropped.
 pub struct RedisServer {
@@ -76,7 +77,7 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port and waits until it answers.
+    /// Starts it again on the same port and waits (up to 10 s) until it answers.
     pub fn restart(&mut self) {
         self.stop();
         let persistence: &[&str] = if self.durable {
@@ -91,14 +92,18 @@ impl RedisServer {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server is required for these tests (apt-get install redis-server; .ci/run installs it)");
-        self.child = Some(child);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("redis-server did not start on port {}", self.port);
+        let child = self.child.insert(child);
+        let port = self.port;
+        eventually_blocking(
+            &format!("redis-server answering on port {port}"),
+            Duration::from_secs(10),
+            || {
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!("redis-server on port {port} exited: {status}");
+                }
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            },
+        );
     }
 }
 
