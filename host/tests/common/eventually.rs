@@ -42,8 +42,9 @@ impl<T, E: Display> Probe for Result<T, E> {
 }
 
 /// Runs `probe` until it says `what` happened and returns what it gave; panics with "`what`
-/// did not happen within N s" (and what the probe last saw) once `within` has passed. The
-/// deadline is hard: a probe still running then is abandoned.
+/// did not happen within N s" (and what the probe last saw) once `within` has passed (or
+/// would have before the next try). The deadline is hard: a try still running then is
+/// abandoned.
 ///
 /// ```ignore
 /// eventually("the slot coming back", Duration::from_secs(20), async || {
@@ -67,11 +68,11 @@ pub async fn eventually<P: Probe>(
             },
             Err(_) => gave_up(what, within, last, " (the last try was still running)"),
         }
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if left.is_zero() {
+        // The next try would start past the deadline (or with no time left to run).
+        if tokio::time::Instant::now() + pause >= deadline {
             gave_up(what, within, last, "");
         }
-        tokio::time::sleep(pause.min(left)).await;
+        tokio::time::sleep(pause).await;
         pause = (pause * 2).min(LONGEST_PAUSE);
     }
 }
@@ -99,11 +100,10 @@ pub fn poll_blocking<P: Probe>(
             Ok(done) => return Ok(done),
             Err(seen) => last = seen.or(last),
         }
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
+        if std::time::Instant::now() + pause >= deadline {
             return Err(last);
         }
-        std::thread::sleep(pause.min(left));
+        std::thread::sleep(pause);
         pause = (pause * 2).min(LONGEST_PAUSE);
     }
 }
