@@ -1,6 +1,7 @@
 //! Embeds what `extws-wasm new` writes, so an installed binary needs no checkout: per language
 //! the SDK's `template/` (with `{{name}}` placeholders), the SDK files its `MANIFEST` lists
-//! (vendored into the project) and the WIT.
+//! (vendored into the project) and the WIT. And tells the tests which components were built
+//! ([`guests`]).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,38 @@ fn main() {
     out.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("scaffold_files.rs");
     std::fs::write(dest, out).unwrap();
+    guests(&repo);
+}
+
+/// `--cfg guest="NAME"` for each component in the checkout's `target/guests/` (where the
+/// Makefile puts them, whatever `CARGO_TARGET_DIR` is), so that a test needing one `make
+/// guests` could not build here (no toolchain for its language) is reported as ignored, not
+/// passed: `#[cfg_attr(not(guest = "calc-go"), ignore = "...")]`. libtest cannot ignore a
+/// test once it runs; this decides when the tests are compiled, and the script runs again
+/// whenever something in the directory changes (a component built, rebuilt or removed).
+fn guests(repo: &Path) {
+    println!("cargo::rustc-check-cfg=cfg(guest, values(any()))");
+    if !repo.join("Makefile").is_file() {
+        return; // not built from a checkout: no tests, no components
+    }
+    let dir = repo.join("target/guests");
+    // Cargo runs a script that watches a missing path on every build (rebuilding the crate each
+    // time), so the directory `make guests` fills is made here when it is not there yet.
+    let _ = std::fs::create_dir_all(&dir);
+    println!("cargo::rerun-if-changed={}", dir.display());
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "wasm"))
+        .filter_map(|p| Some(p.file_stem()?.to_str()?.to_string()))
+        .collect();
+    names.sort();
+    for name in names {
+        println!("cargo::rustc-cfg=guest={name:?}");
+    }
 }
 
 fn entry(out: &mut String, lang: &str, dest: &str, file: &Path, template: bool) {

@@ -161,17 +161,14 @@ async fn concurrent_requests_are_capped_per_tenant_and_freed_by_the_deadline() {
     server.shutdown().await.unwrap();
 }
 
+/// Ignored, not passed, where `make guests` could not build the Python guest (componentize-py
+/// could not be installed): `host/build.rs` sets `guest = "python-fetch"` when it is there.
 #[tokio::test]
+#[cfg_attr(
+    not(guest = "python-fetch"),
+    ignore = "target/guests/python-fetch.wasm not built: run make guests"
+)]
 async fn python_reaches_allowed_origins_only() {
-    let path = repo().join("target/guests/python-fetch.wasm");
-    if !path.is_file() {
-        eprintln!(
-            "skipped python_reaches_allowed_origins_only: {} is missing; `make guests` builds it \
-             (when componentize-py can be installed)",
-            path.display()
-        );
-        return;
-    }
     let unlisted = FakeHttp::start(|_| Reply::Json(200, "{}".into())).await;
     let allowed = FakeHttp::start(|_| Reply::Json(200, r#"{"from":"python"}"#.into())).await;
     let server = server_with(

@@ -1,5 +1,15 @@
 //! Where the tests find things: the repository, the components `make guests` built into
 //! `target/guests/`, the `extws-wasm` binary, fresh temporary directories.
+//!
+//! The Rust guests are always built (`make guest-rust` needs only the wasm32-wasip2 target), so
+//! a test that needs one fails, saying how to build it, when it is missing. A guest in another
+//! language is built only where its toolchain could be had (`make guests` skips it with exit
+//! 77); `host/build.rs` sets `--cfg guest="NAME"` for every `target/guests/NAME.wasm`, and a
+//! test that needs such a guest is reported as ignored where it was not built, never passed:
+//!
+//! ```ignore
+//! #[cfg_attr(not(guest = "calc-go"), ignore = "target/guests/calc-go.wasm not built: run make guests")]
+//! ```
 
 use std::path::PathBuf;
 
