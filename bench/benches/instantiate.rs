@@ -14,11 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use extws_wasm::runtime::bindings::User;
+use extws_wasm::capabilities::CallerInfo;
 use extws_wasm::runtime::{
-    CallerInfo, ComponentSpec, ConnectionInstances, EngineSettings, Invocation, Lifecycle, Limits,
-    LoadContext, LoadedComponent, Runtime,
+    ComponentSpec, ConnectionInstances, EngineSettings, Invocation, Lifecycle, Limits, LoadContext,
+    LoadedComponent, Runtime,
 };
+use extws_wasm::wit::User;
 
 const LANGUAGES: [&str; 6] = ["rust", "c", "go", "tinygo", "js", "python"];
 const DATA: &str = r#"{"numbers":[1,2,3,4,5,6,7,8,9,10]}"#;

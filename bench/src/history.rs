@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use extws_wasm::push::Target;
-use extws_wasm::state::{HistoryPolicy, Services};
+use extws_wasm::capabilities::Services;
+use extws_wasm::capabilities::push::HistoryPolicy;
+use extws_wasm::capabilities::push::Target;
 use serde::Serialize;
 
 use redis_server::RedisProcess;
@@ -165,7 +166,7 @@ async fn cost(
                             .await?;
                     }
                 }
-                Ok::<_, extws_wasm::push::PushError>(())
+                Ok::<_, extws_wasm::capabilities::push::PushError>(())
             })
         })
         .collect();
@@ -243,7 +244,7 @@ async fn push_storm(services: &Arc<Services>, args: &HistoryArgs) -> anyhow::Res
                         services.history.append(TENANT, user, head, policy).await?;
                     }
                 }
-                Ok::<_, extws_wasm::push::PushError>(())
+                Ok::<_, extws_wasm::capabilities::push::PushError>(())
             })
         })
         .collect();

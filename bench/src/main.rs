@@ -294,7 +294,7 @@ fn main() -> anyhow::Result<()> {
                 storm_users: 10_000,
                 // Quick: 3 pushes each, 2 kept (trimmed by size), forgotten after 10 s.
                 storm_pushes: if quick { 3 } else { 30 },
-                storm_policy: extws_wasm::state::HistoryPolicy {
+                storm_policy: extws_wasm::capabilities::push::HistoryPolicy {
                     size: if quick { 2 } else { 20 },
                     ttl: Duration::from_secs(if quick { 10 } else { 90 }),
                 },

@@ -11,12 +11,13 @@ use std::time::Instant;
 use tracing::{Instrument, debug, info, info_span};
 
 use crate::auth::InitDataContext;
+use crate::capabilities::CallerInfo;
+use crate::capabilities::push::ConnectionId;
 use crate::envelope::ErrorCode;
 use crate::origin::Origin;
-use crate::push::ConnectionId;
-use crate::runtime::bindings::{Response, User};
-use crate::runtime::{CallerInfo, ConnectionInstances, Invocation, InvokeError, LoadedComponent};
+use crate::runtime::{ConnectionInstances, Invocation, InvokeError, LoadedComponent};
 use crate::tenants::Tenant;
+use crate::wit::{Response, User};
 
 /// One `Type` to run, and who is asking.
 pub struct Call<'a> {
@@ -132,8 +133,8 @@ pub async fn run(
             sender: reserved.source,
         })];
     }
-    let routing = tenant.routing();
-    let handlers = routing.handlers(msg_type);
+    let routing = tenant.handlers();
+    let handlers = routing.for_type(msg_type);
     if handlers.is_empty() {
         count(tenant, "unknown", "unknown_type");
         return vec![Answer::refused(CallError::UnknownType(msg_type.into()))];
@@ -142,7 +143,11 @@ pub async fn run(
     let mut answers: Vec<Answer> = Vec::with_capacity(handlers.len());
     let mut accepted: Vec<&Arc<LoadedComponent>> = Vec::with_capacity(handlers.len());
     for component in handlers {
-        match component.api.as_ref().map(|api| api.check(msg_type, call.data)) {
+        match component
+            .api
+            .as_ref()
+            .map(|api| api.check(msg_type, call.data))
+        {
             Some(Err(mismatch)) => {
                 count(tenant, msg_type, "invalid_data");
                 answers.push(Answer {
@@ -194,8 +199,8 @@ async fn invoke(
         component: component.name.clone(),
         init_data: call.init_data.clone(),
         connection: call.connection,
-        state: tenant.state.clone(),
         origin: call.origin,
+        deadline: None,
     };
     let invocation = Invocation {
         msg_type: call.msg_type,

@@ -11,11 +11,12 @@ use std::sync::Arc;
 use tracing::{debug, info, warn};
 
 use crate::auth::{AUTH_MESSAGE_TYPE, Session};
+use crate::capabilities::PushGrant;
+use crate::capabilities::push::Mailbox;
+use crate::capabilities::push::resume::{self, Plan, Requested, ResumeError};
 use crate::dispatch::{self, CLOSE_UNAUTHENTICATED, Checked, Close, Dispatcher, Outcome};
 use crate::envelope::{self, ErrorCode};
-use crate::push::Mailbox;
-use crate::resume::{self, Plan, Requested, ResumeError};
-use crate::runtime::{Hook, StateAccess};
+use crate::runtime::Hook;
 use crate::tenants::{Tenant, TokenBucket};
 
 /// A connection upgraded without initData, waiting for `{"Type":"Auth",...}`.
@@ -72,7 +73,9 @@ impl Pending {
         };
         let tenant = &self.tenant;
         if request.msg_type != AUTH_MESSAGE_TYPE {
-            tenant.metrics.message(&tenant.name, "any", "unauthenticated");
+            tenant
+                .metrics
+                .message(&tenant.name, "any", "unauthenticated");
             let message =
                 "authenticate first: send {\"Type\":\"Auth\",\"Data\":{\"initData\":\"...\"}}";
             let reply = envelope::error(ErrorCode::Unauthenticated, message, request.id);
@@ -141,11 +144,11 @@ pub async fn register(
     }
     let mut plan = resume.clone().map(|_| Plan::default());
     let mut mailbox = None;
-    if let Some(state) = &tenant.state {
+    if let Some(push) = &tenant.capabilities().push {
         let user = session.user.as_ref().map(|u| u.id);
-        let registered = state.bus.hub().register(tenant.name.clone(), user);
+        let registered = push.bus.hub().register(tenant.name.clone(), user);
         if let (Ok(Some(after)), Some(user)) = (&resume, user) {
-            plan = replay_plan(state, &tenant.name, user, *after).await;
+            plan = replay_plan(push, &tenant.name, user, *after).await;
         }
         mailbox = Some(registered);
     }
@@ -176,16 +179,16 @@ pub async fn register(
 
 /// What a client of `tenant`'s `user` resuming after `after` gets before live pushes.
 async fn replay_plan(
-    state: &StateAccess,
+    push: &PushGrant,
     tenant: &str,
     user: i64,
     after: u64,
 ) -> Result<Plan, ResumeError> {
-    let policy = state.push_history;
+    let policy = push.history_policy;
     if !policy.enabled() {
         return Ok(resume::no_history(after));
     }
-    match state.history.read(tenant, user, after, policy).await {
+    match push.history.read(tenant, user, after, policy).await {
         Ok(read) => resume::plan(after, read),
         Err(e) => {
             warn!(error = %e, "resume: history unreachable; the client gets a gap");

@@ -1,7 +1,7 @@
 //! The front door of every TCP connection: the request head, read once within the handshake
-//! timeout (the whole head, not just its first byte), then either plain HTTP ([`crate::http`])
+//! timeout (the whole head, not just its first byte), then either plain HTTP ([`crate::web`])
 //! or a WebSocket upgrade admitted to a tenant — route, authentication (HTTP 401 before the
-//! upgrade), connection slot — and handed to [`crate::session`]. tungstenite only frames the
+//! upgrade), connection slot — and handed to [`crate::connection`]. tungstenite only frames the
 //! upgraded stream.
 
 use std::net::SocketAddr;
@@ -15,12 +15,12 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::auth::HandshakeAuth;
+use crate::capabilities::Services;
 use crate::config::Timeouts;
 use crate::connect::{self, Pending};
+use crate::connection::{self, Connection};
 use crate::metrics::Metrics;
-use crate::session::{self, Connection};
 use crate::shutdown::Shutdown;
-use crate::state::Services;
 use crate::tenants::{Holder, Refused, TenantSet};
 
 mod head;
@@ -89,7 +89,7 @@ impl Gateway {
         let Some((ws, connection)) = Box::pin(self.upgrade(stream, peer)).await? else {
             return Ok(());
         };
-        session::run(ws, connection, &self.timeouts, shutdown)
+        connection::run(ws, connection, &self.timeouts, shutdown)
             .await
             .map_err(std::io::Error::other)
     }
@@ -135,7 +135,7 @@ impl Gateway {
                 .await
                 .map(|()| None);
             }
-            let reply = crate::http::answer(&request, &tenants, &self.metrics, &self.services);
+            let reply = crate::web::answer(&request, &tenants, &self.metrics, &self.services);
             let response = reply.await;
             return within(deadline, response.write(&mut stream))
                 .await
@@ -232,7 +232,7 @@ impl Gateway {
             Refusal::new(status, reason)
         })?;
         info!(authenticated = session.is_some(), "connected");
-        let resume = crate::resume::from_request(request);
+        let resume = crate::capabilities::push::resume::from_request(request);
         let connection = match session {
             Some(session) => {
                 let registered = connect::register(tenant.clone(), session, resume, None).await;
@@ -264,7 +264,7 @@ async fn respond(
     deadline: tokio::time::Instant,
     refusal: &Refusal,
 ) -> std::io::Result<()> {
-    let mut response = crate::http::Response::text(refusal.status, &refusal.reason);
+    let mut response = crate::web::Response::text(refusal.status, &refusal.reason);
     if refusal.status == StatusCode::UPGRADE_REQUIRED {
         response.header("sec-websocket-version", "13");
     }

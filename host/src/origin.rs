@@ -57,12 +57,12 @@ impl Origin {
         let Some(reserved) = RESERVED.iter().find(|r| msg_type.starts_with(r.prefix)) else {
             return Ok(());
         };
-        let allowed = match (self, reserved.prefix) {
-            (Origin::Cli, _) => true,
-            (Origin::Update { .. }, "telegram.") => true,
-            (Origin::Schedule, "schedule.") => true,
-            _ => false,
-        };
+        let allowed = matches!(
+            (self, reserved.prefix),
+            (Origin::Cli, _)
+                | (Origin::Update { .. }, "telegram.")
+                | (Origin::Schedule, "schedule.")
+        );
         if allowed { Ok(()) } else { Err(*reserved) }
     }
 }
@@ -90,7 +90,12 @@ mod tests {
             assert!(update.may_send(t).is_err(), "{t}");
             assert!(Origin::Schedule.may_send(t).is_ok(), "{t}");
         }
-        for t in ["CalculateRequest", "Telegram.message", "telegram", "my.telegram.x"] {
+        for t in [
+            "CalculateRequest",
+            "Telegram.message",
+            "telegram",
+            "my.telegram.x",
+        ] {
             assert!(Origin::Client.may_send(t).is_ok(), "{t}");
         }
     }

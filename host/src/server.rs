@@ -11,12 +11,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 use tracing::{error, info, warn};
 
+use crate::capabilities::Services;
 use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use crate::shutdown::Shutdown;
-use crate::state::Services;
 use crate::tenants::{TenantSet, Tenants};
 use crate::updates::polling::Pollers;
 
@@ -195,7 +195,7 @@ async fn accept_loop(
 
 fn warn_about_updates(tenants: &Tenants) {
     for tenant in tenants.iter() {
-        for warning in crate::updates::warnings(tenant, tenant.state.is_some()) {
+        for warning in crate::updates::warnings(tenant, tenant.store().is_some()) {
             warn!(tenant = %tenant.name, "{warning}");
         }
     }

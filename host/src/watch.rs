@@ -19,7 +19,7 @@ fn stamp(path: &std::path::Path) -> FileStamp {
 fn stamps(tenants: &Tenants) -> HashMap<(usize, usize), FileStamp> {
     let mut seen = HashMap::new();
     for (t, tenant) in tenants.iter().enumerate() {
-        for (c, component) in tenant.routing().components.iter().enumerate() {
+        for (c, component) in tenant.handlers().components.iter().enumerate() {
             seen.insert((t, c), stamp(&component.spec.path));
         }
     }
@@ -44,7 +44,7 @@ pub async fn watch(set: Arc<TenantSet>) {
             seen = stamps(&tenants);
         }
         for (t, tenant) in tenants.iter().enumerate() {
-            let routing = tenant.routing();
+            let routing = tenant.handlers();
             for (c, component) in routing.components.iter().enumerate() {
                 let path = &component.spec.path;
                 let now = stamp(path);

@@ -13,8 +13,8 @@ use base64::Engine as _;
 use common::*;
 use extws_wasm::Config;
 use extws_wasm::auth::{AuthPolicy, Verifier};
+use extws_wasm::capabilities::push::HistoryPolicy;
 use extws_wasm::config::StateConfig;
-use extws_wasm::state::HistoryPolicy;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
@@ -64,7 +64,10 @@ async fn open(server: &TestServer, transport: Transport, id: i64) -> Ws {
         Transport::Subprotocol => {
             let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&init_data);
             let value = format!("tma.{b64}, extws");
-            headers.insert("sec-websocket-protocol", HeaderValue::from_str(&value).unwrap());
+            headers.insert(
+                "sec-websocket-protocol",
+                HeaderValue::from_str(&value).unwrap(),
+            );
         }
         _ => {}
     }
@@ -121,5 +124,5 @@ async fn a_push_the_instant_a_connection_opens_is_delivered_with_history_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_the_instant_a_connection_opens_is_delivered_with_history_on() {
-    rounds(extws_wasm::state::history::DEFAULT_HISTORY).await;
+    rounds(extws_wasm::capabilities::push::history::DEFAULT_HISTORY).await;
 }

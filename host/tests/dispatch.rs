@@ -6,9 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{eventually, guest, tenant};
+use extws_wasm::auth::Session;
 use extws_wasm::auth::{AuthPolicy, Verifier, telegram};
 use extws_wasm::config::TenantConfig;
-use extws_wasm::auth::Session;
 use extws_wasm::connect::{self, FirstMessage, Pending};
 use extws_wasm::dispatch::{Close, Dispatcher, Outcome};
 use extws_wasm::metrics::Metrics;
@@ -246,7 +246,9 @@ async fn unauthenticated_until_auth_then_auth_response() {
     assert_eq!(code(&refused), "unauthenticated");
     let init_data = common::signed_user(TOKEN, 42);
     let auth = serde_json::json!({"Type": "Auth", "Data": {"initData": init_data}, "Id": 2});
-    let (response, session) = first_message(pending.on_text(&auth.to_string())).ok().unwrap();
+    let (response, session) = first_message(pending.on_text(&auth.to_string()))
+        .ok()
+        .unwrap();
     assert_eq!(response["Type"], "AuthResponse");
     assert_eq!(response["Id"], 2);
     assert_eq!(response["Data"]["user"]["id"], 42);
@@ -270,7 +272,7 @@ async fn close_policy_failed_auth_is_4401_with_the_reason() {
     ] {
         let mut pending = Pending::new(tenant.clone());
         let auth = serde_json::json!({"Type": "Auth", "Data": data});
-        let out = first_message(pending.on_text(&auth.to_string())).err().expect("refused");
+        let out = first_message(pending.on_text(&auth.to_string())).expect_err("refused");
         let close = out.close.expect("closed");
         assert_eq!(close.code, 4401, "{data}");
         assert!(!close.reason.is_empty(), "{data}");
@@ -339,7 +341,11 @@ async fn fanout_answers_once_per_component_in_order() {
 #[tokio::test]
 async fn reserved_types_are_forbidden_from_a_client_before_any_lookup() {
     let mut d = dispatcher(&["calc"], |_| {}).await;
-    for t in ["telegram.message", "telegram.successful_payment", "schedule.Tick"] {
+    for t in [
+        "telegram.message",
+        "telegram.successful_payment",
+        "schedule.Tick",
+    ] {
         let out = d.on_text(&format!(r#"{{"Type":"{t}","Data":{{}}}}"#)).await;
         let (code, message) = error(&out);
         assert_eq!(code, "forbidden_type", "{t}");

@@ -13,9 +13,9 @@ use common::fake_telegram::{FakeTelegram, message, post_update, update};
 use common::*;
 use extws_wasm::Config;
 use extws_wasm::auth::{AuthPolicy, Transport, Verifier};
+use extws_wasm::capabilities::telegram::{BotApi, BotToken};
 use extws_wasm::config::StateConfig;
 use extws_wasm::config::updates::{Updates, WebhookSecret};
-use extws_wasm::telegram::{BotApi, BotToken};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "777001:origins-token";
@@ -77,7 +77,11 @@ async fn a_client_cannot_send_what_only_telegram_or_a_schedule_may_send() {
     let telegram = FakeTelegram::start().await;
     let server = shop(&telegram).await;
     let mut buyer = connect(&server.url(&format!("/?{}", signed_user(TOKEN, 42)))).await;
-    let bought = ask_json(&mut buyer, r#"{"Type":"BuyRequest","Data":{"item":"sword"}}"#).await;
+    let bought = ask_json(
+        &mut buyer,
+        r#"{"Type":"BuyRequest","Data":{"item":"sword"}}"#,
+    )
+    .await;
     assert_eq!(bought["Type"], "BuyResponse", "{bought}");
     let invoice = telegram.calls_of("createInvoiceLink")[0].json();
     let payload = invoice["payload"].as_str().unwrap().to_string();
@@ -99,22 +103,41 @@ async fn a_client_cannot_send_what_only_telegram_or_a_schedule_may_send() {
         let message = reply["Data"]["message"].as_str().unwrap();
         assert!(message.contains(msg_type), "{message}");
     }
-    assert_eq!(purchases(&mut buyer).await, Vec::<Value>::new(), "a forged payment was recorded");
+    assert_eq!(
+        purchases(&mut buyer).await,
+        Vec::<Value>::new(),
+        "a forged payment was recorded"
+    );
     for method in ["answerPreCheckoutQuery", "sendMessage"] {
-        assert!(telegram.calls_of(method).is_empty(), "a forged update reached {method}");
+        assert!(
+            telegram.calls_of(method).is_empty(),
+            "a forged update reached {method}"
+        );
     }
     let refused = r#"extws_messages_total{tenant="shop",type="reserved",outcome="forbidden_type"}"#;
     assert_eq!(metric(server.addr, refused).await, 4.0);
 
     // The same Types from their real origin, Telegram's webhook, still run.
     let pre = update(10, "pre_checkout_query", query);
-    assert_eq!(post_update(server.addr, HOOK, Some(SECRET), &pre).await, 200);
-    assert_eq!(telegram.calls_of("answerPreCheckoutQuery")[0].json()["ok"], true);
+    assert_eq!(
+        post_update(server.addr, HOOK, Some(SECRET), &pre).await,
+        200
+    );
+    assert_eq!(
+        telegram.calls_of("answerPreCheckoutQuery")[0].json()["ok"],
+        true
+    );
     let start_cmd = update(11, "message", message(42, "/start"));
-    assert_eq!(post_update(server.addr, HOOK, Some(SECRET), &start_cmd).await, 200);
+    assert_eq!(
+        post_update(server.addr, HOOK, Some(SECRET), &start_cmd).await,
+        200
+    );
     assert_eq!(telegram.calls_of("sendMessage").len(), 1);
     let paid = update(12, "message", payment(&payload));
-    assert_eq!(post_update(server.addr, HOOK, Some(SECRET), &paid).await, 200);
+    assert_eq!(
+        post_update(server.addr, HOOK, Some(SECRET), &paid).await,
+        200
+    );
     // The webhook answers once the handler is done: the purchase is recorded by now.
     let recorded = purchases(&mut buyer).await;
     assert_eq!(recorded.len(), 1, "{recorded:?}");
@@ -130,7 +153,11 @@ fn the_call_subcommand_may_send_an_update_type() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains(r#""greeted":false"#), "{stdout}");
 }
 
@@ -155,11 +182,22 @@ async fn a_handler_sees_where_its_call_came_from() {
     let forged = ask_json(&mut ws, r#"{"Type":"telegram.message","Data":{}}"#).await;
     assert_eq!(error_code(&forged), "forbidden_type");
     let last = ask_json(&mut ws, r#"{"Type":"LastOrigin"}"#).await;
-    assert_eq!(last["Data"], json!({"origin": "client"}), "the forged call ran: {last}");
+    assert_eq!(
+        last["Data"],
+        json!({"origin": "client"}),
+        "the forged call ran: {last}"
+    );
     let posted = update(77, "message", message(5, "hi"));
-    assert_eq!(post_update(server.addr, HOOK, Some(SECRET), &posted).await, 200);
+    assert_eq!(
+        post_update(server.addr, HOOK, Some(SECRET), &posted).await,
+        200
+    );
     let last = ask_json(&mut ws, r#"{"Type":"LastOrigin"}"#).await;
-    assert_eq!(last["Data"], json!({"origin": "update", "update_id": 77}), "{last}");
+    assert_eq!(
+        last["Data"],
+        json!({"origin": "update", "update_id": 77}),
+        "{last}"
+    );
 
     let out = std::process::Command::new(BIN)
         .arg("call")

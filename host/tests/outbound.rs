@@ -13,8 +13,8 @@ use std::time::Duration;
 use common::fake_http::{FakeHttp, Reply};
 use common::*;
 use extws_wasm::Config;
-use extws_wasm::outbound::AllowList;
-use extws_wasm::runtime::HttpGrant;
+use extws_wasm::capabilities::HttpGrant;
+use extws_wasm::capabilities::http::allow::AllowList;
 use serde_json::{Value, json};
 
 async fn server_allowing(origins: &[String], max_body: usize) -> TestServer {

@@ -11,8 +11,8 @@ use std::time::Duration;
 use common::*;
 use extws_wasm::Config;
 use extws_wasm::auth::{AuthPolicy, Verifier};
+use extws_wasm::capabilities::push::HistoryPolicy;
 use extws_wasm::config::{StateConfig, TenantConfig};
-use extws_wasm::state::HistoryPolicy;
 use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 

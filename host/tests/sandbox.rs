@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use extws_wasm::Config;
-use extws_wasm::runtime::{Capabilities, PreopenedDir};
+use extws_wasm::capabilities::{Capabilities, PreopenedDir};
 
 const CALC: &str = r#"{"Type":"CalculateRequest","Data":{"numbers":[2,2]}}"#;
 const CALC_REPLY: &str = r#"{"Type":"CalculateResponse","Data":{"result":4}}"#;

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use common::fake_http::{FakeHttp, Reply};
 use common::*;
 use extws_wasm::Config;
+use extws_wasm::capabilities::telegram::{BotApi, BotToken};
 use extws_wasm::config::TenantConfig;
-use extws_wasm::telegram::{BotApi, BotToken};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "123456:TEST-token-never-shown";

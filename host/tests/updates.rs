@@ -13,9 +13,9 @@ use common::fake_telegram::{FakeTelegram, INVOICE_LINK, message, post_update, se
 use common::*;
 use extws_wasm::Config;
 use extws_wasm::auth::{AuthPolicy, Transport, Verifier};
+use extws_wasm::capabilities::telegram::{BotApi, BotToken};
 use extws_wasm::config::updates::{Updates, WebhookSecret};
 use extws_wasm::config::{StateConfig, TenantConfig};
-use extws_wasm::telegram::{BotApi, BotToken};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "777000:shop-token-never-shown";

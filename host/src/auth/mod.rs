@@ -8,7 +8,7 @@
 //! 3. the query string: `?initData=<urlencoded>` or `?tgWebAppData=<urlencoded>`, otherwise
 //!    the whole query string is the initData (the predecessor's form).
 //!
-//! Any of them may be combined with a session resume ([`crate::resume`]): `resume=SEQ` in the
+//! Any of them may be combined with a session resume ([`crate::capabilities::push::resume`]): `resume=SEQ` in the
 //! query (removed before the whole query string is read as initData), an `Extws-Resume`
 //! header, or `"resume"` in the `Auth` message.
 //!
@@ -47,7 +47,7 @@ pub fn system_clock() -> Clock {
 }
 
 /// Where a client may present its initData.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// The URL's query string (whole, or `initData=` / `tgWebAppData=`).
@@ -194,7 +194,7 @@ impl AuthPolicy {
 
 /// initData from a query string: the `initData` / `tgWebAppData` parameter when present,
 /// otherwise the whole query string less a `resume=` parameter (the session resume's, see
-/// [`crate::resume`]; Telegram signs no such field).
+/// [`crate::capabilities::push::resume`]; Telegram signs no such field).
 fn query_init_data(query: &str) -> Result<String, InitDataError> {
     for piece in query.split('&') {
         if let Some((key, value)) = piece.split_once('=')

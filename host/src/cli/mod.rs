@@ -6,32 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod telegram;
+mod values;
 
 pub use telegram::{BotArgs, TelegramArgs, TelegramCommand};
-
-use crate::auth::Transport;
-use crate::runtime::Lifecycle;
-
-/// `--lifecycle` values (mapped to [`Lifecycle`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LifecycleArg {
-    /// A new instance per message: nothing survives a call (strongest isolation).
-    Fresh,
-    /// Warm instances reused within the tenant.
-    Pooled,
-    /// One instance per connection, for in-memory session state.
-    Connection,
-}
-
-impl From<LifecycleArg> for Lifecycle {
-    fn from(l: LifecycleArg) -> Self {
-        match l {
-            LifecycleArg::Fresh => Lifecycle::Fresh,
-            LifecycleArg::Pooled => Lifecycle::Pooled,
-            LifecycleArg::Connection => Lifecycle::Connection,
-        }
-    }
-}
+pub use values::{LifecycleArg, TransportArg, UpdatesArg};
 
 /// A WebSocket server for Telegram Mini Apps whose message handlers are sandboxed
 /// WebAssembly components.
@@ -194,7 +172,7 @@ pub struct AuthArgs {
         value_delimiter = ',',
         default_value = "query,header,subprotocol,message"
     )]
-    pub auth_transports: Vec<Transport>,
+    pub auth_transports: Vec<TransportArg>,
     /// Seconds a connection may take to send its `Auth` message (message transport).
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub auth_timeout: u64,
@@ -216,7 +194,7 @@ pub struct GrantArgs {
     )]
     pub telegram_methods: Vec<String>,
     /// Bot API base URL (a local Bot API server, or a test double).
-    #[arg(long, value_name = "URL", default_value = crate::telegram::DEFAULT_API_URL)]
+    #[arg(long, value_name = "URL", default_value = crate::capabilities::telegram::DEFAULT_API_URL)]
     pub telegram_api_url: String,
     /// Environment variable holding the bot token for the Bot API, when --bot-id (Ed25519)
     /// validates initData and there is no --bot-token.
@@ -233,7 +211,7 @@ pub struct GrantArgs {
         default_value = "off",
         conflicts_with = "config"
     )]
-    pub telegram_updates: crate::telegram::UpdatesMode,
+    pub telegram_updates: UpdatesArg,
     /// Environment variable holding the webhook secret Telegram sends with each update
     /// (1-256 of A-Z a-z 0-9 _ -); with --telegram-updates webhook.
     #[arg(long, value_name = "VAR", conflicts_with = "config")]

@@ -11,9 +11,10 @@ use serde::Deserialize;
 use super::limits::LimitValues;
 use super::{Config, Route, TenantConfig};
 use crate::auth::{AuthPolicy, Transport, Verifier, system_clock};
-use crate::runtime::{Capabilities, ComponentSpec, Lifecycle, PreopenedDir};
+use crate::capabilities::push::history::DEFAULT_HISTORY;
+use crate::capabilities::{Capabilities, PreopenedDir};
+use crate::runtime::{ComponentSpec, Lifecycle};
 use crate::state::Quota;
-use crate::state::history::DEFAULT_HISTORY;
 
 /// The file's top level.
 #[derive(Debug, Deserialize)]
@@ -60,7 +61,7 @@ struct TenantFile {
     #[serde(default)]
     push: PushFile,
     /// `[tenant.telegram]`: Bot API access (none by default).
-    telegram: Option<super::grants::TelegramSettings>,
+    telegram: Option<crate::capabilities::telegram::settings::TelegramSettings>,
     /// `[[tenant.component]]` tables, at least one.
     #[serde(default)]
     component: Vec<ComponentFile>,
@@ -259,8 +260,15 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
     let (limits, max_message_bytes) = t.limits.resolve(super::limits::file_key)?;
     let (auth, bot_token) = auth(&t.auth)?;
     let mut capabilities = capabilities(&t.capabilities, base)?;
-    capabilities.http = super::grants::http(&t.capabilities.http, &limits, max_message_bytes)?;
-    capabilities.telegram = super::grants::bot_api(t.telegram.as_ref(), bot_token.as_deref())?;
+    capabilities.http = crate::capabilities::http::settings::grant(
+        &t.capabilities.http,
+        limits.max_concurrency,
+        max_message_bytes,
+    )?;
+    capabilities.telegram = crate::capabilities::telegram::settings::bot_api(
+        t.telegram.as_ref(),
+        bot_token.as_deref(),
+    )?;
     let updates = super::updates::updates(
         t.telegram.as_ref(),
         &t.route,

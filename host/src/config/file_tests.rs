@@ -189,7 +189,7 @@ fn bot_updates_are_one_mode_with_what_it_needs() {
 
 #[test]
 fn push_history_defaults_and_bounds() {
-    use crate::state::history::DEFAULT_HISTORY;
+    use crate::capabilities::push::history::DEFAULT_HISTORY;
     let config = with("none = true", "", "Cargo.toml").unwrap();
     assert_eq!(config.tenants[0].push_history, DEFAULT_HISTORY);
     let config = with(

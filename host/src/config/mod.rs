@@ -3,7 +3,7 @@
 //! checked here, before anything listens.
 
 pub mod file;
-pub mod grants;
+
 pub mod limits;
 pub mod updates;
 
@@ -13,10 +13,12 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use crate::auth::{AuthPolicy, Verifier, system_clock};
+use crate::capabilities::Capabilities;
+use crate::capabilities::push::HistoryPolicy;
+use crate::capabilities::push::history::{MAX_HISTORY_SIZE, MAX_HISTORY_TTL};
 use crate::cli::{AuthArgs, LimitArgs, ServeArgs};
-use crate::runtime::{Capabilities, ComponentSpec, EngineSettings, Lifecycle, Limits};
-use crate::state::history::{MAX_HISTORY_SIZE, MAX_HISTORY_TTL};
-use crate::state::{HistoryPolicy, Quota};
+use crate::runtime::{ComponentSpec, EngineSettings, Lifecycle, Limits};
+use crate::state::Quota;
 use limits::LimitValues;
 
 /// Which connections belong to a tenant.
@@ -198,27 +200,33 @@ impl Config {
         }
         let (limits, max_message_bytes) = limits(&args.limits)?;
         let mut capabilities = Capabilities {
-            http: grants::http(&args.grants.allow_http, &limits, max_message_bytes)
-                .context("--allow-http")?,
+            http: crate::capabilities::http::settings::grant(
+                &args.grants.allow_http,
+                limits.max_concurrency,
+                max_message_bytes,
+            )
+            .context("--allow-http")?,
             ..Capabilities::default()
         };
         let g = &args.grants;
         let mut updates = None;
         if !g.telegram_methods.is_empty()
             || g.telegram_bot_token_env.is_some()
-            || g.telegram_updates != crate::telegram::UpdatesMode::Off
+            || g.telegram_updates != crate::cli::UpdatesArg::Off
         {
-            let settings = grants::TelegramSettings {
+            let settings = crate::capabilities::telegram::settings::TelegramSettings {
                 api_url: Some(g.telegram_api_url.clone()),
                 methods: g.telegram_methods.clone(),
                 bot_token_env: g.telegram_bot_token_env.clone(),
-                updates: g.telegram_updates,
+                updates: g.telegram_updates.into(),
                 webhook_secret_env: g.telegram_webhook_secret_env.clone(),
-                ..grants::TelegramSettings::default()
+                ..crate::capabilities::telegram::settings::TelegramSettings::default()
             };
-            capabilities.telegram =
-                grants::bot_api(Some(&settings), args.auth.bot_token.as_deref())
-                    .context("--telegram-method")?;
+            capabilities.telegram = crate::capabilities::telegram::settings::bot_api(
+                Some(&settings),
+                args.auth.bot_token.as_deref(),
+            )
+            .context("--telegram-method")?;
             updates = updates::updates(Some(&settings), "/", capabilities.telegram.as_deref())
                 .context("--telegram-updates")?;
         }
@@ -350,7 +358,7 @@ fn auth_policy(args: &AuthArgs) -> anyhow::Result<AuthPolicy> {
     Ok(AuthPolicy {
         verifier: Some(verifier),
         max_age: (args.auth_max_age > 0).then_some(args.auth_max_age),
-        transports: args.auth_transports.clone(),
+        transports: args.auth_transports.iter().map(|&t| t.into()).collect(),
         first_message_timeout: Duration::from_secs(args.auth_timeout.max(1)),
         clock: system_clock(),
     })

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use super::grants::TelegramSettings;
-use crate::telegram::{BotApi, UpdatesMode};
+use crate::capabilities::telegram::settings::TelegramSettings;
+use crate::capabilities::telegram::{BotApi, UpdatesMode};
 
 /// Where a tenant's webhook is, under its route, unless `webhook_path` says otherwise.
 pub const DEFAULT_WEBHOOK_PATH: &str = "/telegram/webhook";

@@ -59,7 +59,7 @@ impl Close {
 
     /// The client's `resume` Seq is malformed or ahead of the user's latest.
     pub fn bad_resume(detail: &str) -> Self {
-        Self::new(crate::resume::CLOSE_BAD_RESUME, detail)
+        Self::new(crate::capabilities::push::resume::CLOSE_BAD_RESUME, detail)
     }
 
     /// The client's push queue overflowed.

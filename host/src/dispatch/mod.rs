@@ -11,13 +11,14 @@ use tracing::warn;
 
 use crate::auth::Session;
 use crate::call::{self, Call};
+use crate::capabilities::CallerInfo;
+use crate::capabilities::push::ConnectionId;
+use crate::capabilities::session::to_wit_user;
 use crate::envelope::{self, EnvelopeError, ErrorCode};
 use crate::origin::Origin;
-use crate::push::ConnectionId;
-use crate::runtime::bindings::User;
-use crate::runtime::host::to_wit_user;
-use crate::runtime::{CallerInfo, ConnectionInstances, Hook};
+use crate::runtime::{ConnectionInstances, Hook};
 use crate::tenants::{Tenant, TokenBucket};
+use crate::wit::User;
 
 mod close;
 pub use close::{CLOSE_UNAUTHENTICATED, Close, valid_close_code};
@@ -68,7 +69,9 @@ pub(crate) fn check<'a>(tenant: &Tenant, bucket: &mut TokenBucket, text: &'a str
     let request = match envelope::parse(text) {
         Ok(r) => r,
         Err(e) => {
-            tenant.metrics.message(&tenant.name, "invalid", "invalid_message");
+            tenant
+                .metrics
+                .message(&tenant.name, "invalid", "invalid_message");
             let message = e.to_string();
             let reply = envelope::error(ErrorCode::InvalidMessage, &message, None);
             return Checked::Refused(Outcome::reply(reply));
@@ -86,7 +89,9 @@ pub(crate) fn check<'a>(tenant: &Tenant, bucket: &mut TokenBucket, text: &'a str
 /// A binary frame as text, or the `invalid_message` reply when it is not UTF-8.
 pub(crate) fn binary_text<'a>(tenant: &Tenant, bytes: &'a [u8]) -> Result<&'a str, Outcome> {
     std::str::from_utf8(bytes).map_err(|_| {
-        tenant.metrics.message(&tenant.name, "invalid", "invalid_message");
+        tenant
+            .metrics
+            .message(&tenant.name, "invalid", "invalid_message");
         let message = EnvelopeError::NotUtf8.to_string();
         Outcome::reply(envelope::error(ErrorCode::InvalidMessage, &message, None))
     })
@@ -177,15 +182,15 @@ impl Dispatcher {
 
     /// Calls `hook` on every component of the tenant that exports it; failures are logged.
     pub async fn run_hooks(&mut self, hook: Hook) {
-        let routing = self.tenant.routing();
+        let routing = self.tenant.handlers();
         for component in routing.components.iter().filter(|c| c.has_hook(hook)) {
             let caller = CallerInfo {
                 tenant: self.tenant.name.clone(),
                 component: component.name.clone(),
                 init_data: self.session.init_data.clone(),
                 connection: self.connection,
-                state: self.tenant.state.clone(),
                 origin: Origin::Client,
+                deadline: None,
             };
             if let Err(e) = component
                 .call_hook(hook, self.wit_user.as_ref(), caller)

@@ -11,8 +11,8 @@ use std::time::SystemTime;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use super::bindings::HandlerPre;
 use super::host::HostState;
+use crate::wit::HandlerPre;
 
 /// The export that makes a component a `described-handler`.
 pub(super) const DESCRIBE: &str = "describe";

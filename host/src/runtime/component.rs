@@ -10,16 +10,17 @@ use crate::api::Api;
 
 use wasmtime::Store;
 
-use super::bindings::{Handler, Response, User};
 pub use super::compiled::Hook;
 use super::compiled::{CompileError, Compiled, DESCRIBE};
 use super::engine::Runtime;
-use super::host::{CallerInfo, Capabilities, HostState};
+use super::host::HostState;
 use super::instances::{
     ConnectionInstances, Fresh, Instance, InstancePolicy, Lifecycle, PerConnection, Pooled,
 };
 use super::invoke::{Deadline, Invocation, InvokeError, Phase, classify};
 use super::limits::Limits;
+use crate::capabilities::{CallerInfo, Capabilities};
+use crate::wit::{Handler, Response, User};
 
 /// Which component to load and how to run it.
 #[derive(Debug, Clone, PartialEq)]

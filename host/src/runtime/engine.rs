@@ -6,12 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
 };
 
-use super::bindings::Handler;
 use super::compiled::CompiledCache;
 use super::host::HostState;
 
@@ -66,15 +65,9 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .context("configuring wasmtime")?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        super::host::link(&mut linker)
             .map_err(anyhow::Error::from)
-            .context("linking WASI")?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(anyhow::Error::from)
-            .context("linking wasi:http")?;
-        Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
-            .map_err(anyhow::Error::from)
-            .context("linking extws:handler imports")?;
+            .context("linking the host's imports")?;
         start_epoch_ticker(&engine);
         Ok(Self {
             engine,

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 
 use wasmtime::Store;
 
-use super::bindings::Handler;
 use super::host::HostState;
+use crate::wit::Handler;
 
 /// How long an instance lives. Fresh is the default and the strongest isolation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

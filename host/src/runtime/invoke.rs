@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTableError;
 use wasmtime::{PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
 
-use super::bindings::{HandlerError, User};
-use super::host::{CallerInfo, HostState};
+use super::host::HostState;
 use super::limits::Limits;
+use crate::capabilities::CallerInfo;
+use crate::wit::{HandlerError, User};
 
 /// Why one call did not produce a response.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +84,7 @@ impl Deadline {
     /// yields to the scheduler at every tick; fuel is refilled when the engine meters it.
     pub fn arm(&self, store: &mut Store<HostState>, limits: &Limits, fuel_enabled: bool) {
         let at = self.at;
-        store.data_mut().deadline = Some(at);
+        store.data_mut().caller.deadline = Some(at);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= at {

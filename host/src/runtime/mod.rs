@@ -1,7 +1,7 @@
 //! The WebAssembly side, which knows nothing of sockets, envelopes or metrics:
 //!
 //! * [`engine`] — the one `Engine` and `Linker`, pool settings and the epoch ticker;
-//! * [`bindings`] — `bindgen!` of the world;
+
 //! * [`component`] — a loaded component: check, ask its Types, invoke, hooks;
 //! * `compiled` — compiled components by file, shared by the tenants that load one file;
 //! * [`instances`] — the lifecycles (fresh, pooled, per connection), one policy each;
@@ -9,7 +9,6 @@
 //! * [`limits`] — per-call and per-tenant limits and the store's `ResourceLimiter`;
 //! * [`host`] — the host side of each imported interface, one file per interface.
 
-pub mod bindings;
 mod compiled;
 pub mod component;
 pub mod engine;
@@ -22,7 +21,7 @@ pub use component::{
     ComponentSpec, Hook, InstanceObserver, LoadContext, LoadError, LoadedComponent,
 };
 pub use engine::{EngineSettings, Runtime};
-pub use host::{CallerInfo, Capabilities, HttpGrant, PreopenedDir, StateAccess};
+
 pub use instances::{ConnectionInstances, Lifecycle};
 pub use invoke::{Invocation, InvokeError};
 pub use limits::Limits;

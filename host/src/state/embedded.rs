@@ -51,7 +51,7 @@ impl EmbeddedKv {
     }
 
     /// The database (the push history keeps its tables in the same file).
-    pub(super) fn db(&self) -> &Reopening {
+    pub(crate) fn db(&self) -> &Reopening {
         &self.db
     }
 

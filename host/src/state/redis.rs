@@ -105,7 +105,7 @@ impl RedisKv {
     }
 
     /// The shared connection (the push history uses it too).
-    pub(super) fn connection(&self) -> ConnectionManager {
+    pub(crate) fn connection(&self) -> ConnectionManager {
         self.conn.clone()
     }
 

@@ -1,5 +1,5 @@
 //! Tenants (one bot or app each): their route, auth policy, limits, [`admission`] and their
-//! [`Router`]. Built at startup and on SIGHUP; only a tenant's routing table is replaced in
+//! [`Handlers`]. Built at startup and on SIGHUP; only a tenant's routing table is replaced in
 //! place (hot reload). [`TenantSet`] is what connections look tenants up in.
 
 pub mod admission;
@@ -9,13 +9,14 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::SemaphorePermit;
 
 use crate::auth::AuthPolicy;
+use crate::capabilities::telegram::BotApi;
+use crate::capabilities::{Capabilities, KvGrant, PushGrant, Services};
 use crate::config::updates::{Updates, WebhookSecret};
 use crate::config::{Route, TenantConfig};
+use crate::handlers::{HandlerTable, Handlers};
 use crate::metrics::Metrics;
-use crate::routing::{Router, Routing};
-use crate::runtime::{Limits, LoadContext, Runtime, StateAccess};
-use crate::state::Services;
-use crate::telegram::BotApi;
+use crate::runtime::{Limits, LoadContext, Runtime};
+use crate::state::KvStore;
 
 use admission::{CallSlots, ConnectionCount};
 pub use admission::{ConnectionSlot, Holder, Refused, TokenBucket};
@@ -32,15 +33,13 @@ pub struct Tenant {
     pub max_message_bytes: usize,
     /// Directory served over plain HTTP under the route.
     pub static_dir: Option<std::path::PathBuf>,
-    /// Its access to state and push (none when the server has no store).
-    pub state: Option<StateAccess>,
     /// The server's metrics.
     pub metrics: Arc<Metrics>,
     /// How the bot's updates reach its components (none: they do not).
     pub updates: Option<Updates>,
     /// Limits, capabilities and instance counting of its components (the one copy).
     load: LoadContext,
-    router: Router,
+    router: Handlers,
     calls: CallSlots,
     connections: Arc<ConnectionCount>,
 }
@@ -59,12 +58,24 @@ impl Tenant {
             let (metrics, name) = (metrics.clone(), name.clone());
             Arc::new(move |l: crate::runtime::Lifecycle| metrics.instance(&name, l.as_str()))
         };
+        let capabilities = Capabilities {
+            kv: services.map(|s| KvGrant {
+                store: s.kv.clone(),
+                quota: config.quota,
+            }),
+            push: services.map(|s| PushGrant {
+                bus: s.bus.clone(),
+                history: s.history.clone(),
+                history_policy: config.push_history,
+            }),
+            ..config.capabilities.clone()
+        };
         let load = LoadContext {
             limits: config.limits.clone(),
-            capabilities: Arc::new(config.capabilities.clone()),
+            capabilities: Arc::new(capabilities),
             on_instance,
         };
-        let router = Router::load(
+        let router = Handlers::load(
             name.clone(),
             runtime,
             &config.components,
@@ -78,13 +89,6 @@ impl Tenant {
             auth: config.auth.clone(),
             max_message_bytes: config.max_message_bytes,
             static_dir: config.static_dir.clone(),
-            state: services.map(|s| StateAccess {
-                kv: s.kv.clone(),
-                quota: config.quota,
-                bus: s.bus.clone(),
-                history: s.history.clone(),
-                push_history: config.push_history,
-            }),
             calls: CallSlots::new(limits.max_concurrency, limits.max_queue),
             connections: Arc::new(ConnectionCount::new(name.clone(), limits, metrics.clone())),
             metrics,
@@ -100,17 +104,28 @@ impl Tenant {
         self.load.capabilities.telegram.as_ref()
     }
 
+    /// What the tenant grants its guests (one copy, shared by all its stores).
+    pub fn capabilities(&self) -> &Arc<Capabilities> {
+        &self.load.capabilities
+    }
+
+    /// The server's state store, for the host's own records of this tenant (update claims);
+    /// none when the server has no store.
+    pub fn store(&self) -> Option<&KvStore> {
+        self.load.capabilities.kv.as_ref().map(|g| &g.store)
+    }
+
     /// The tenant's limits.
     pub fn limits(&self) -> &Limits {
         &self.load.limits
     }
 
     /// The current routing table (replaced atomically by hot reload).
-    pub fn routing(&self) -> Arc<Routing> {
+    pub fn handlers(&self) -> Arc<HandlerTable> {
         self.router.current()
     }
 
-    /// Reloads component `index` from its file (see [`Router::reload`]).
+    /// Reloads component `index` from its file (see [`Handlers::reload`]).
     pub async fn reload(&self, index: usize) -> anyhow::Result<()> {
         self.router.reload(index, &self.load).await
     }

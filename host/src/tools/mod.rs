@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use crate::auth::{TelegramUser, telegram as init_data};
 use crate::call::{self, Call, CallError};
+use crate::capabilities::session::to_wit_user;
 use crate::cli::{CallArgs, CheckArgs, DescribeArgs, SignArgs};
 use crate::config::{self, Config, TenantConfig};
 use crate::envelope::{self, ErrorCode};
 use crate::metrics::Metrics;
 use crate::origin::Origin;
-use crate::runtime::host::to_wit_user;
 use crate::runtime::{
     ComponentSpec, ConnectionInstances, EngineSettings, LoadContext, LoadedComponent, Runtime,
 };
@@ -69,9 +69,12 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
     Ok(match answer.result {
         Ok(r) => (envelope::reply(&r.msg_type, &r.data, None), true),
         Err(CallError::UnknownType(t)) => {
-            let types = tenant.routing().message_types().join(", ");
+            let types = tenant.handlers().message_types().join(", ");
             let message = format!("no handler for Type {t:?} (the component handles {types})");
-            (envelope::error(ErrorCode::UnknownType, &message, None), false)
+            (
+                envelope::error(ErrorCode::UnknownType, &message, None),
+                false,
+            )
         }
         Err(e) => (envelope::error(e.code(), &e.to_string(), None), false),
     })
@@ -151,7 +154,7 @@ pub async fn check(args: &CheckArgs) -> bool {
                 tenant.name,
                 methods.join(", ")
             );
-            for warning in crate::config::grants::unknown_methods(methods) {
+            for warning in crate::capabilities::telegram::settings::unknown_methods(methods) {
                 println!("warning: tenant {}: {warning}", tenant.name);
             }
         }
@@ -163,7 +166,7 @@ pub async fn check(args: &CheckArgs) -> bool {
                     tenant.route.host.as_deref().unwrap_or(""),
                     tenant.route.path_prefix,
                     tenant.components.len(),
-                    loaded.routing().message_types().join(", ")
+                    loaded.handlers().message_types().join(", ")
                 );
                 match &tenant.updates {
                     Some(crate::config::updates::Updates::Webhook { path, .. }) => {

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+use crate::capabilities::telegram::BotApi;
 use crate::cli::{BotArgs, TelegramCommand};
 use crate::config::updates::Updates;
 use crate::config::{Config, TenantConfig};
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
-use crate::telegram::BotApi;
 use crate::tenants::Tenant;
 use crate::updates::allowed_updates;
 
@@ -64,7 +64,7 @@ async fn set_webhook(bot: &BotArgs, url: &str, drop_pending: bool) -> anyhow::Re
     // The Types the components claim decide which updates Telegram sends.
     let runtime = Runtime::new(&Config::new(vec![config.clone()]).engine)?;
     let loaded = Tenant::load(&runtime, &config, None, Arc::new(Metrics::new())).await?;
-    let allowed = allowed_updates(&loaded.routing());
+    let allowed = allowed_updates(&loaded.handlers());
     let params = serde_json::json!({
         "url": url,
         "secret_token": secret.reveal(),

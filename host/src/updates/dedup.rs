@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use crate::runtime::StateAccess;
 use crate::state::{KvError, KvStore, Quota};
 
 /// How long an update is remembered: Telegram gives up on an update well within a day.
@@ -30,32 +29,30 @@ pub struct Claim {
 /// claimed before. Without a state store there is nothing to remember with: every update is
 /// claimable (`serve` warns about this at startup).
 pub async fn claim(
-    state: Option<&StateAccess>,
+    store: Option<&KvStore>,
     tenant: &str,
     id: i64,
 ) -> Result<Option<Claim>, KvError> {
-    let Some(state) = state else {
+    let Some(store) = store else {
         return Ok(Some(Claim { held: None }));
     };
     let (ns, key) = (namespace(tenant), id.to_string());
     // The compare-and-swap is the claim (atomic on both backends, across nodes on Redis); the
     // `set` then only adds the TTL to the key this caller owns.
-    let first = state
-        .kv
+    let first = store
         .compare_and_swap(&ns, &key, None, b"1".to_vec(), Quota::UNLIMITED)
         .await?;
     if !first {
         return Ok(None);
     }
-    if let Err(e) = state
-        .kv
+    if let Err(e) = store
         .set(&ns, &key, b"1".to_vec(), Some(REMEMBER), Quota::UNLIMITED)
         .await
     {
         warn!(error = %e, "the update's claim has no expiry (it stays until deleted)");
     }
     Ok(Some(Claim {
-        held: Some((state.kv.clone(), ns, key)),
+        held: Some((store.clone(), ns, key)),
     }))
 }
 

@@ -21,10 +21,10 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::auth::TelegramUser;
 use crate::call::{self, Call, CallError};
+use crate::capabilities::session::to_wit_user;
+use crate::handlers::HandlerTable;
 use crate::origin::Origin;
-use crate::routing::Routing;
 use crate::runtime::ConnectionInstances;
-use crate::runtime::host::to_wit_user;
 use crate::tenants::Tenant;
 
 /// The prefix of every update `Type`.
@@ -118,8 +118,8 @@ impl Update {
 
     /// The `Type` it is delivered as in `routing`: `telegram.successful_payment` for a payment
     /// when a component claims that, else `telegram.<kind>`.
-    pub fn msg_type(&self, routing: &Routing) -> String {
-        if self.successful_payment && !routing.handlers(SUCCESSFUL_PAYMENT).is_empty() {
+    pub fn msg_type(&self, routing: &HandlerTable) -> String {
+        if self.successful_payment && !routing.for_type(SUCCESSFUL_PAYMENT).is_empty() {
             return SUCCESSFUL_PAYMENT.to_string();
         }
         format!("{TYPE_PREFIX}{}", self.kind)
@@ -133,7 +133,7 @@ pub fn kind_label(kind: &str) -> &str {
 
 /// The update kinds the components of `routing` claim, for `allowed_updates`
 /// (`telegram.successful_payment` arrives as a `message`).
-pub fn allowed_updates(routing: &Routing) -> Vec<String> {
+pub fn allowed_updates(routing: &HandlerTable) -> Vec<String> {
     let mut kinds: Vec<String> = routing
         .message_types()
         .into_iter()
@@ -155,7 +155,7 @@ pub fn warnings(tenant: &Tenant, has_store: bool) -> Vec<String> {
     let Some(updates) = &tenant.updates else {
         return out;
     };
-    if allowed_updates(&tenant.routing()).is_empty() {
+    if allowed_updates(&tenant.handlers()).is_empty() {
         out.push(format!(
             "updates = {:?} but no component claims a telegram.* Type: every update is \
              acknowledged and dropped",
@@ -212,12 +212,12 @@ pub async fn deliver(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
 }
 
 async fn run(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
-    let msg_type = update.msg_type(&tenant.routing());
-    if tenant.routing().handlers(&msg_type).is_empty() {
+    let msg_type = update.msg_type(&tenant.handlers());
+    if tenant.handlers().for_type(&msg_type).is_empty() {
         debug!(%msg_type, "no component claims this update");
         return Outcome::Unclaimed;
     }
-    let claim = match dedup::claim(tenant.state.as_ref(), &tenant.name, update.id).await {
+    let claim = match dedup::claim(tenant.store(), &tenant.name, update.id).await {
         Ok(Some(claim)) => claim,
         Ok(None) => {
             info!("already handled: not run again");

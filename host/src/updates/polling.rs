@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 use tracing::{Instrument as _, info, info_span, warn};
 
 use super::{Outcome, Update, allowed_updates, deliver};
+use crate::capabilities::telegram::TelegramError;
 use crate::config::updates::Updates;
-use crate::telegram::TelegramError;
 use crate::tenants::{Tenant, Tenants};
 
 /// First wait after a failed `getUpdates`; it doubles up to [`MAX_BACKOFF`].
@@ -71,7 +71,7 @@ async fn poll(tenant: Arc<Tenant>, timeout: Duration, mut stopped: watch::Receiv
     while !*stopped.borrow() {
         let mut params = serde_json::json!({
             "timeout": timeout.as_secs(),
-            "allowed_updates": allowed_updates(&tenant.routing()),
+            "allowed_updates": allowed_updates(&tenant.handlers()),
         });
         if let Some(offset) = offset {
             params["offset"] = offset.into();

@@ -15,8 +15,8 @@ use tracing::{debug, warn};
 
 use super::{Outcome, Update, deliver};
 use crate::config::updates::WebhookSecret;
-use crate::http::Response;
 use crate::tenants::Tenant;
+use crate::web::Response;
 
 /// The header Telegram sends the webhook's secret in.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";

@@ -22,10 +22,10 @@ pub fn spawn_listening(command: &mut Command) -> (Child, String) {
     std::thread::spawn(move || {
         let mut tx = Some(tx);
         for line in lines.map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("listening on ws://") {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(addr.to_string());
-                }
+            if let Some(addr) = line.strip_prefix("listening on ws://")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(addr.to_string());
             }
         }
     });

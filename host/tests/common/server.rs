@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use extws_wasm::auth::AuthPolicy;
+use extws_wasm::capabilities::Capabilities;
 use extws_wasm::config::{Route, TenantConfig};
-use extws_wasm::runtime::{Capabilities, ComponentSpec, Limits};
+use extws_wasm::runtime::{ComponentSpec, Limits};
 use extws_wasm::{Config, Prepared};
 
 use super::guest;
@@ -28,7 +29,7 @@ pub fn tenant(name: &str, components: &[&str]) -> TenantConfig {
         static_dir: None,
         quota: extws_wasm::config::DEFAULT_QUOTA,
         updates: None,
-        push_history: extws_wasm::state::history::DEFAULT_HISTORY,
+        push_history: extws_wasm::capabilities::push::history::DEFAULT_HISTORY,
     }
 }
 

@@ -1,111 +1,24 @@
-//! Per-store host state and the host side of the world's imports, one file per interface:
-//! [`wasi`] (no ambient capabilities; guest stdio to `tracing`), [`log`], [`session`], [`kv`],
-//! [`push`], [`telegram`] (the Bot API) and [`http`] (`wasi:http`, allow-listed). Each interface
-//! reads only its own part of the state.
+//! Per-store host state and the linking of the world's imports: [`wasi`] (no ambient
+//! capabilities; guest stdio to `tracing`), `wasi:http` (the `http` capability's hooks), and
+//! every `extws:handler` interface, each projected onto its capability's
+//! [`Ctx`](crate::capabilities::Ctx) in [`link`] — one line per capability.
 
-mod http;
-mod kv;
-mod log;
-mod push;
-mod session;
-mod telegram;
 mod wasi;
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtxView, WasiHttpView};
 
-use super::bindings::extws::handler::types;
 use super::limits::{Limiter, Limits};
-use crate::auth::InitDataContext;
-
-pub use http::HttpGrant;
-pub use session::{to_wit_init_data, to_wit_user};
+use crate::capabilities::http::HttpHooks;
+use crate::capabilities::{ALWAYS, CallerInfo, Capabilities, Ctx, Grant};
+use crate::wit::extws::handler::{kv, log, push, session, telegram, types};
 
 /// Most WASI resources (pollables, streams, ...) one store may hold at once. A guest that
 /// keeps creating them without dropping any gets `limit` instead of growing host memory.
 const MAX_HOST_RESOURCES: usize = 10_000;
-
-/// A tenant's access to state and push: the shared store and bus, and its quota.
-#[derive(Clone)]
-pub struct StateAccess {
-    /// The key-value store (namespaced by tenant inside).
-    pub kv: crate::state::KvStore,
-    /// This tenant's quota.
-    pub quota: crate::state::Quota,
-    /// The push bus.
-    pub bus: crate::push::Bus,
-    /// The push history store.
-    pub history: crate::state::HistoryStore,
-    /// This tenant's push history policy (size 0: user pushes are best-effort).
-    pub push_history: crate::state::HistoryPolicy,
-}
-
-/// Who is calling: the tenant and component a store belongs to, and the connection's session.
-#[derive(Clone)]
-pub struct CallerInfo {
-    /// Tenant name.
-    pub tenant: Arc<str>,
-    /// Component name (its file stem).
-    pub component: Arc<str>,
-    /// The validated initData context of the connection (none without auth).
-    pub init_data: Option<Arc<InitDataContext>>,
-    /// The calling connection, for `push.subscribe` (none in `call` and hooks).
-    pub connection: Option<crate::push::ConnectionId>,
-    /// State and push, when the server has them.
-    pub state: Option<StateAccess>,
-    /// Where the call comes from (`session.origin`).
-    pub origin: crate::origin::Origin,
-}
-
-impl CallerInfo {
-    /// A caller with no session, connection or state.
-    pub fn new(tenant: Arc<str>, component: Arc<str>) -> Self {
-        Self {
-            tenant,
-            component,
-            init_data: None,
-            connection: None,
-            state: None,
-            origin: crate::origin::Origin::Cli,
-        }
-    }
-}
-
-impl std::fmt::Debug for CallerInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallerInfo")
-            .field("tenant", &self.tenant)
-            .field("component", &self.component)
-            .field("connection", &self.connection)
-            .field("origin", &self.origin)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What a tenant grants its guests beyond nothing. Resolved at startup; immutable.
-#[derive(Debug, Clone, Default)]
-pub struct Capabilities {
-    /// Environment variables the guest sees (and no others).
-    pub env: Vec<(String, String)>,
-    /// A host directory the guest may read (never write), and where it appears in the guest.
-    pub read_only_dir: Option<PreopenedDir>,
-    /// Outbound HTTP (`wasi:http`) to allowed origins; none: every request is denied.
-    pub http: Option<Arc<HttpGrant>>,
-    /// The Bot API as the tenant's bot; none: every `telegram.call` is denied.
-    pub telegram: Option<Arc<crate::telegram::BotApi>>,
-}
-
-/// A read-only directory grant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreopenedDir {
-    /// Directory on the host.
-    pub host: std::path::PathBuf,
-    /// Absolute path at which the guest sees it, e.g. `/data`.
-    pub guest: String,
-}
 
 /// Everything one `Store` holds. A store never outlives one call (or one connection / one
 /// pooled instance, per lifecycle) and never crosses tenants.
@@ -113,13 +26,12 @@ pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     http: wasmtime_wasi_http::WasiHttpCtx,
-    http_hooks: http::HttpHooks,
-    telegram: Option<Arc<crate::telegram::BotApi>>,
-    /// When the current call must end (set when a call is armed), for host calls that wait.
-    pub deadline: Option<Instant>,
+    http_hooks: HttpHooks,
+    /// The tenant's grants (one copy, shared by all its stores).
+    capabilities: Arc<Capabilities>,
     /// Memory and table limits.
     pub limiter: Limiter,
-    /// Identity of the caller, for `session`, `kv`, `push` and log records.
+    /// Who is calling (replaced per call on a kept instance), with the call's deadline.
     pub caller: CallerInfo,
 }
 
@@ -129,7 +41,7 @@ impl HostState {
     pub fn new(
         caller: CallerInfo,
         limits: &Limits,
-        capabilities: &Capabilities,
+        capabilities: &Arc<Capabilities>,
     ) -> anyhow::Result<Self> {
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_HOST_RESOURCES);
@@ -137,24 +49,35 @@ impl HostState {
             wasi: wasi::context(&caller, capabilities)?,
             table,
             http: wasmtime_wasi_http::WasiHttpCtx::new(),
-            http_hooks: http::HttpHooks {
+            http_hooks: HttpHooks {
                 grant: capabilities.http.clone(),
             },
-            telegram: capabilities.telegram.clone(),
-            deadline: None,
+            capabilities: capabilities.clone(),
             limiter: Limiter::new(limits),
             caller,
         })
     }
 
-    /// The tenant's state and push, owned so no borrow of the store is held across an await;
-    /// `unavailable` builds the interface's error when the server has no state.
-    fn state<E>(&self, unavailable: fn(String) -> E) -> Result<(StateAccess, Arc<str>), E> {
-        match &self.caller.state {
-            Some(state) => Ok((state.clone(), self.caller.tenant.clone())),
-            None => Err(unavailable("this server has no state store".into())),
+    /// What a capability's host functions see: its grant (by `pick`) and the caller.
+    fn ctx<G>(&mut self, pick: fn(&Capabilities) -> Option<&G>) -> Ctx<'_, G> {
+        Ctx {
+            grant: pick(&self.capabilities),
+            caller: &self.caller,
         }
     }
+}
+
+/// Links WASI, `wasi:http` and every `extws:handler` interface, each onto its capability.
+pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    session::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|_| Some(&ALWAYS)))?;
+    log::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|_| Some(&ALWAYS)))?;
+    kv::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|c| c.kv.as_ref()))?;
+    push::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|c| c.push.as_ref()))?;
+    telegram::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|c| c.telegram.as_deref()))?;
+    Ok(())
 }
 
 impl WasiView for HostState {
@@ -166,16 +89,14 @@ impl WasiView for HostState {
     }
 }
 
-impl types::Host for HostState {}
-
-/// `s` cut to at most `max` bytes on a character boundary.
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
+        }
     }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
+
+impl types::Host for HostState {}

@@ -10,10 +10,8 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
-use super::{CallerInfo, Capabilities, truncate};
-
-/// Longest line (bytes) a guest can emit in one record; longer ones are split.
-pub(super) const MAX_LOG_LINE: usize = 4096;
+use crate::capabilities::log::MAX_LOG_LINE;
+use crate::capabilities::{CallerInfo, Capabilities, truncate};
 
 /// The WASI context of one store.
 pub(super) fn context(caller: &CallerInfo, capabilities: &Capabilities) -> anyhow::Result<WasiCtx> {

@@ -1,6 +1,6 @@
-//! A tenant's routing table from message `Type` to components, and its replacement by hot
-//! reload: the table is swapped atomically, so in-flight calls finish on the component they
-//! started with while new messages use the new one.
+//! A tenant's handler table from message `Type` to components ([`HandlerTable`]), and its
+//! replacement by hot reload ([`Handlers`]): the table is swapped atomically, so in-flight
+//! calls finish on the component they started with while new messages use the new one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -10,13 +10,13 @@ use anyhow::bail;
 use crate::runtime::{ComponentSpec, LoadContext, LoadedComponent, Runtime};
 
 /// One immutable routing table.
-pub struct Routing {
+pub struct HandlerTable {
     /// The components, in configuration order.
     pub components: Vec<Arc<LoadedComponent>>,
     by_type: HashMap<String, Vec<Arc<LoadedComponent>>>,
 }
 
-impl Routing {
+impl HandlerTable {
     /// Builds the table. Two components claiming the same `Type` are an error unless `fanout`.
     pub fn build(
         tenant: &str,
@@ -48,7 +48,7 @@ impl Routing {
     }
 
     /// The components handling `msg_type`, in configuration order (empty when unknown).
-    pub fn handlers(&self, msg_type: &str) -> &[Arc<LoadedComponent>] {
+    pub fn for_type(&self, msg_type: &str) -> &[Arc<LoadedComponent>] {
         self.by_type.get(msg_type).map_or(&[], Vec::as_slice)
     }
 
@@ -61,14 +61,14 @@ impl Routing {
 }
 
 /// The current routing table of a tenant and what is needed to rebuild it.
-pub struct Router {
+pub struct Handlers {
     tenant: Arc<str>,
     fanout: bool,
     runtime: Runtime,
-    current: RwLock<Arc<Routing>>,
+    current: RwLock<Arc<HandlerTable>>,
 }
 
-impl Router {
+impl Handlers {
     /// Loads every component of `specs` and builds the first table.
     pub async fn load(
         tenant: Arc<str>,
@@ -90,7 +90,7 @@ impl Router {
             );
             components.push(Arc::new(component));
         }
-        let routing = Routing::build(&tenant, components, fanout)?;
+        let routing = HandlerTable::build(&tenant, components, fanout)?;
         Ok(Self {
             tenant,
             fanout,
@@ -100,7 +100,7 @@ impl Router {
     }
 
     /// The current table. Holding it keeps its components alive.
-    pub fn current(&self) -> Arc<Routing> {
+    pub fn current(&self) -> Arc<HandlerTable> {
         self.current.read().expect("routing lock").clone()
     }
 
@@ -115,7 +115,7 @@ impl Router {
             LoadedComponent::load(&self.runtime, &previous.spec, context.clone()).await?;
         let mut components = old.components.clone();
         components[index] = Arc::new(component);
-        let routing = Routing::build(&self.tenant, components, self.fanout)?;
+        let routing = HandlerTable::build(&self.tenant, components, self.fanout)?;
         *self.current.write().expect("routing lock") = Arc::new(routing);
         Ok(())
     }

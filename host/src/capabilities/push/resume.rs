@@ -14,8 +14,8 @@
 
 use tokio_tungstenite::tungstenite::http;
 
+use crate::capabilities::push::history::{HistoryRead, fresh_start};
 use crate::envelope::{self, ErrorCode};
-use crate::state::history::{HistoryRead, fresh_start};
 
 /// The query parameter carrying the last `Seq` seen.
 pub const RESUME_PARAM: &str = "resume";

@@ -1,9 +1,5 @@
-//! Requests the host makes to the outside world on a guest's behalf: which origins a tenant
-//! grants (`[tenant.capabilities] http`), the address rule that keeps DNS from pointing a
-//! request into the operator's network, and [`client`], the one HTTP/1.1 client (TCP or TLS to
-//! exactly the address that was checked) that `wasi:http` and the Bot API share.
-
-pub mod client;
+//! Which origins a tenant grants (`[tenant.capabilities] http`) and the address rule that
+//! keeps DNS from pointing a request into the operator's network.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -1,6 +1,6 @@
 //! Push history: a `Seq` for every push a tenant sends to a user, and a bounded log of the
 //! recent ones, so that a client that reconnects can get what it missed (see
-//! [`crate::resume`]). One [`HistoryStore`] per server, namespaced by tenant like the
+//! [`crate::capabilities::push::resume`]). One [`HistoryStore`] per server, namespaced by tenant like the
 //! key-value store: tenant A's user 42 and tenant B's user 42 have separate sequences.
 //!
 //! # Contract (the same for both backends)
@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub mod embedded;
 pub mod redis_list;
 
-use crate::push::{Hub, PushError};
+use crate::capabilities::push::{Hub, PushError};
 use embedded::EmbeddedHistory;
 use redis_list::RedisHistory;
 
@@ -151,7 +151,7 @@ impl HistoryStore {
     }
 
     /// The embedded history in `kv`'s database, delivering to `hub`.
-    pub fn embedded(kv: &Arc<super::EmbeddedKv>, hub: Arc<Hub>) -> anyhow::Result<Self> {
+    pub fn embedded(kv: &Arc<crate::state::EmbeddedKv>, hub: Arc<Hub>) -> anyhow::Result<Self> {
         Ok(Self::Embedded(Arc::new(EmbeddedHistory::new(
             kv.clone(),
             hub,
@@ -159,7 +159,7 @@ impl HistoryStore {
     }
 
     /// The Redis history over `kv`'s connection.
-    pub fn redis(kv: &super::RedisKv) -> Self {
+    pub fn redis(kv: &crate::state::RedisKv) -> Self {
         Self::Redis(RedisHistory::new(kv))
     }
 }

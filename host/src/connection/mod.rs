@@ -1,31 +1,31 @@
 //! One upgraded connection's loop: the socket, the auth and keep-alive timers, pushes and
-//! shutdown, in one `select!`. Once authenticated, a resuming client first gets what it missed
-//! ([`crate::resume`]); live pushes it already got that way are dropped here. What a frame means is [`crate::dispatch`]'s business; this file
-//! only moves frames and enforces time: every write has a deadline, so a client that stops
+//! shutdown, in one `select!`. A pending connection's frames go to [`crate::connect`] until it
+//! authenticates; then a resuming client first gets what it missed
+//! ([`crate::capabilities::push::resume`]), and live pushes it already got that way are
+//! dropped here. What a frame means is [`crate::dispatch`]'s business; this file only moves
+//! frames and enforces time: every write has a deadline ([`socket`]), so a client that stops
 //! reading cannot pin its connection (or the server's shutdown).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{FutureExt as _, SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tracing::{debug, info};
+use tracing::info;
 
+use crate::capabilities::push::resume::Requested;
+use crate::capabilities::push::{Mailbox, Pushed};
 use crate::config::Timeouts;
 use crate::connect::{self, FirstMessage, Pending, Registered};
 use crate::dispatch::{Close, Dispatcher, Outcome};
-use crate::push::{Mailbox, Pushed};
-use crate::resume::Requested;
 use crate::runtime::Hook;
 use crate::shutdown::Shutdown;
 use crate::tenants::{ConnectionSlot, Tenant};
 
-type Ws = WebSocketStream<TcpStream>;
+mod socket;
+
+use socket::{Socket, Ws};
 
 /// An admitted connection: authenticated and registered ([`Registered`]), or waiting for its
 /// first-message authentication ([`Pending`]).
@@ -40,6 +40,9 @@ pub struct Connection {
     close: Option<Close>,
 }
 
+// Inline, not boxed: almost every connection is `Ready` for its whole life, and a box would
+// cost each one an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Phase {
     Pending(Pending),
     Ready(Ready),
@@ -81,7 +84,7 @@ impl Connection {
     }
 
     /// A connection that must authenticate by its first message; `resume` is what its
-    /// request asked ([`crate::resume::from_request`]).
+    /// request asked ([`crate::capabilities::push::resume::from_request`]).
     pub fn pending(pending: Pending, slot: ConnectionSlot, resume: Requested) -> Self {
         Self {
             phase: Phase::Pending(pending),
@@ -130,65 +133,6 @@ pub async fn run(
     };
     connection.disconnected().await;
     result
-}
-
-/// The socket with deadlines on every write.
-struct Socket<'a> {
-    ws: Ws,
-    timeouts: &'a Timeouts,
-}
-
-impl Socket<'_> {
-    /// Sends one message, or fails once the client has not taken it within the write
-    /// deadline.
-    async fn send(&mut self, message: Message) -> Result<(), WsError> {
-        self.within_deadline(|ws| ws.send(message)).await
-    }
-
-    /// Writes one message without flushing it (a full write buffer still goes out), under
-    /// the same deadline.
-    async fn feed(&mut self, message: Message) -> Result<(), WsError> {
-        self.within_deadline(|ws| ws.feed(message)).await
-    }
-
-    /// Flushes what was fed, under the same deadline.
-    async fn flush(&mut self) -> Result<(), WsError> {
-        self.within_deadline(|ws| ws.flush()).await
-    }
-
-    async fn within_deadline<'s, F>(
-        &'s mut self,
-        write: impl FnOnce(&'s mut Ws) -> F,
-    ) -> Result<(), WsError>
-    where
-        F: std::future::Future<Output = Result<(), WsError>> + 's,
-    {
-        match tokio::time::timeout(self.timeouts.push_send, write(&mut self.ws)).await {
-            Ok(sent) => sent,
-            Err(_) => {
-                debug!("client not reading: dropping the connection");
-                Err(WsError::Io(std::io::ErrorKind::TimedOut.into()))
-            }
-        }
-    }
-
-    async fn close(&mut self, close: Close) -> Result<(), WsError> {
-        debug!(code = close.code, reason = %close.reason, "closing");
-        let frame = CloseFrame {
-            code: CloseCode::from(close.code),
-            reason: close.reason.into(),
-        };
-        let grace = self.timeouts.close_grace;
-        // A client that stopped reading may never take the close frame: don't wait forever.
-        match tokio::time::timeout(grace, self.ws.close(Some(frame))).await {
-            Ok(Ok(()) | Err(WsError::ConnectionClosed)) | Err(_) => {}
-            Ok(Err(e)) => return Err(e),
-        }
-        // Wait briefly for the client's close reply so the TCP connection ends cleanly.
-        let drain = async { while let Some(Ok(_)) = self.ws.next().await {} };
-        let _ = tokio::time::timeout(grace, drain).await;
-        Ok(())
-    }
 }
 
 /// The loop, after sending what the connection sends first; returns the close to send, or

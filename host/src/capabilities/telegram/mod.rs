@@ -1,16 +1,20 @@
-//! The Telegram Bot API as a tenant's capability: [`BotApi`] holds the bot token (which never
-//! reaches a guest, a log record, an error or a metric), the methods the tenant allows, and the
-//! bot's [`flood`] limits, and makes `POST {api_url}/bot<token>/<method>` calls within the
-//! calling guest's deadline.
+//! The `telegram` capability, the Bot API as the tenant's bot: [`BotApi`] holds the bot token
+//! (which never reaches a guest, a log record, an error or a metric), the methods the tenant
+//! allows, and the bot's [`flood`] limits, and makes `POST {api_url}/bot<token>/<method>` calls
+//! within the calling guest's deadline. [`settings`] resolves `[tenant.telegram]` into it;
+//! [`host`] is the WIT side.
 
 pub mod flood;
+pub mod host;
+pub mod settings;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt as _;
 
-use crate::outbound::{Target, client};
+use crate::capabilities::http::allow::Target;
+use crate::capabilities::http::client;
 use flood::{Chat, Flood};
 
 /// Where Telegram's Bot API is, unless a tenant says otherwise.
@@ -20,7 +24,7 @@ pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
 const MAX_ANSWER_BYTES: usize = 4 << 20;
 
 /// `[tenant.telegram] updates`, or `--telegram-updates`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UpdatesMode {
     /// Bot updates are not received (the default).

@@ -10,8 +10,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::http::{Method, Request, StatusCode, header};
 
+use crate::capabilities::Services;
 use crate::metrics::Metrics;
-use crate::state::Services;
 use crate::tenants::Tenants;
 
 /// How long `/readyz` waits for the state backend to answer.
@@ -111,7 +111,7 @@ pub async fn answer(
 
 /// Ready when every tenant has its components loaded and the state backend answers.
 async fn ready(tenants: &Tenants, services: &Option<Services>) -> Response {
-    if let Some(t) = tenants.iter().find(|t| t.routing().components.is_empty()) {
+    if let Some(t) = tenants.iter().find(|t| t.handlers().components.is_empty()) {
         let line = format!("not ready: tenant {} has no component loaded", t.name);
         return Response::text(StatusCode::SERVICE_UNAVAILABLE, &line);
     }

@@ -1,16 +1,41 @@
-//! Server push: the bus that carries pushes between servers (in-process, or Redis pub/sub for
-//! several nodes) to each server's [`hub`] (its connections by tenant, user and topic).
-//! Sequenced user pushes (push history on) are stored and published by
-//! [`crate::state::history`]; they travel on their own channel, with their `Seq`.
+//! The `push` capability: server push to a user's connections or a topic's subscribers. The
+//! bus carries pushes between servers (in-process, or Redis pub/sub for several nodes) to each
+//! server's [`hub`] (its connections by tenant, user and topic). Sequenced user pushes (push
+//! history on) are stored and published by [`history`]; they travel on their own channel, with
+//! their `Seq`, and a reconnecting client gets what it missed through [`resume`]. [`host`] is
+//! the WIT side.
 
+pub mod history;
+pub mod host;
 pub mod hub;
+pub mod resume;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 
+pub use history::{HistoryPolicy, HistoryRead, HistoryStore};
 pub use hub::{ConnectionId, Hub, Mailbox, Pushed, QUEUE_BOUND};
+
+/// A tenant's push grant: the shared bus and history, and its history policy.
+#[derive(Clone)]
+pub struct PushGrant {
+    /// The push bus.
+    pub bus: Bus,
+    /// The push history store.
+    pub history: HistoryStore,
+    /// This tenant's push history policy (size 0: user pushes are best-effort).
+    pub history_policy: HistoryPolicy,
+}
+
+impl std::fmt::Debug for PushGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushGrant")
+            .field("history_policy", &self.history_policy)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Where a push goes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

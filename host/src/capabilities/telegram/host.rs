@@ -1,11 +1,11 @@
-//! The `telegram` import: Bot API calls as the tenant's bot ([`crate::telegram::BotApi`]),
-//! within the call's deadline. Denied when the tenant has no `[tenant.telegram]`.
+//! The `telegram` import: Bot API calls as the tenant's bot ([`super::BotApi`]), within the
+//! call's deadline. Denied when the tenant has no `[tenant.telegram]`.
 
 use std::time::{Duration, Instant};
 
-use super::super::bindings::extws::handler::telegram;
-use super::HostState;
-use crate::telegram::TelegramError;
+use super::{BotApi, TelegramError};
+use crate::capabilities::Ctx;
+use crate::wit::extws::handler::telegram;
 
 fn to_wit(e: TelegramError) -> telegram::TelegramError {
     match e {
@@ -25,19 +25,20 @@ fn to_wit(e: TelegramError) -> telegram::TelegramError {
     }
 }
 
-impl telegram::Host for HostState {
+impl telegram::Host for Ctx<'_, BotApi> {
     async fn call(
         &mut self,
         method: String,
         params: String,
     ) -> Result<String, telegram::TelegramError> {
-        let Some(api) = self.telegram.clone() else {
+        let Some(api) = self.grant else {
             return Err(telegram::TelegramError::Denied(
                 "this tenant has no Bot API access ([tenant.telegram] is not configured)".into(),
             ));
         };
         // Outside a call with a deadline (never the case today), a bounded default.
         let deadline = self
+            .caller
             .deadline
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(10));
         api.call(&method, &params, deadline).await.map_err(to_wit)

@@ -1,15 +1,12 @@
-//! The network grants of a tenant, one set of rules for flags and `extws.toml`: outbound HTTP
-//! origins (`[tenant.capabilities] http`, `--allow-http`) and Bot API access
-//! (`[tenant.telegram]`, `--telegram-*`).
+//! The `telegram` capability's settings, one set of rules for flags and `extws.toml`:
+//! `[tenant.telegram]` and the `--telegram-*` flags, resolved into a [`BotApi`] grant.
 
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
-use crate::outbound::AllowList;
-use crate::runtime::{HttpGrant, Limits};
-use crate::telegram::{BotApi, BotToken, DEFAULT_API_URL};
+use super::{BotApi, BotToken, DEFAULT_API_URL};
 
 /// `[tenant.telegram]`, or the `--telegram-*` flags.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -25,7 +22,7 @@ pub struct TelegramSettings {
     pub bot_token_env: Option<String>,
     /// How bot updates reach the components: `"off"` (default), `"webhook"` or `"polling"`.
     #[serde(default)]
-    pub updates: crate::telegram::UpdatesMode,
+    pub updates: super::UpdatesMode,
     /// Webhook path under the tenant's route; default `/telegram/webhook`.
     pub webhook_path: Option<String>,
     /// Environment variable holding the webhook secret (Telegram's `secret_token`, sent in
@@ -184,22 +181,4 @@ pub fn bot_api(
     )
     .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
     Ok(Some(Arc::new(api)))
-}
-
-/// Outbound HTTP from the allowed origins: none when empty. Concurrent requests are capped at
-/// the tenant's `max_concurrency`, response bodies at its `max_message_bytes`.
-pub fn http(
-    origins: &[String],
-    limits: &Limits,
-    max_message_bytes: usize,
-) -> anyhow::Result<Option<Arc<HttpGrant>>> {
-    let allow = AllowList::parse(origins).map_err(|e| anyhow::anyhow!("capabilities.http: {e}"))?;
-    if allow.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Arc::new(HttpGrant::new(
-        allow,
-        limits.max_concurrency,
-        max_message_bytes,
-    ))))
 }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use wasmtime_wasi_http::io::TokioIo;
 
-use super::{Host, Target, is_internal};
+use super::allow::{Host, Target, is_internal};
 
 /// Why a request did not get a response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,11 +3,9 @@
 //! when the server has no state and push. With push history on, a user push is appended to
 //! the user's history (which assigns its `Seq`) and delivered from there.
 
-use std::sync::Arc;
-
-use super::super::bindings::extws::handler::push;
-use super::{HostState, StateAccess};
-use crate::push::{PushError, Target, check_topic};
+use super::{PushError, PushGrant, Target, check_topic, envelope};
+use crate::capabilities::Ctx;
+use crate::wit::extws::handler::push;
 
 fn to_wit(e: PushError) -> push::PushError {
     match e {
@@ -16,52 +14,52 @@ fn to_wit(e: PushError) -> push::PushError {
     }
 }
 
-/// Publishes one push. Takes the state owned: nothing of the store is held across the await
-/// (the store is not `Sync`).
-async fn push_to(
-    (state, tenant): (StateAccess, Arc<str>),
-    target: Target,
-    msg_type: String,
-    data: String,
-) -> Result<(), push::PushError> {
-    state
-        .bus
-        .push(&tenant, &target, &msg_type, &data)
-        .await
-        .map_err(to_wit)
-}
+impl Ctx<'_, PushGrant> {
+    /// The grant and the tenant, or `unavailable` when the server has no push.
+    fn grant(&self) -> Result<(&PushGrant, &str), push::PushError> {
+        match self.grant {
+            Some(grant) => Ok((grant, &self.caller.tenant)),
+            None => Err(push::PushError::Unavailable(
+                "this server has no state store".into(),
+            )),
+        }
+    }
 
-impl HostState {
     fn subscription(&self, topic: String, on: bool) -> Result<(), push::PushError> {
-        let (state, _) = self.state(push::PushError::Unavailable)?;
+        let (grant, _) = self.grant()?;
         let Some(id) = self.caller.connection else {
             return Err(push::PushError::Invalid(
                 "no connection to subscribe".into(),
             ));
         };
         check_topic(&topic).map_err(to_wit)?;
-        state.bus.hub().subscribe(id, &topic, on);
+        grant.bus.hub().subscribe(id, &topic, on);
         Ok(())
     }
 }
 
-impl push::Host for HostState {
+impl push::Host for Ctx<'_, PushGrant> {
     async fn send_to_user(
         &mut self,
         user_id: i64,
         msg_type: String,
         data: String,
     ) -> Result<(), push::PushError> {
-        let (state, tenant) = self.state(push::PushError::Unavailable)?;
-        if !state.push_history.enabled() {
-            return push_to((state, tenant), Target::User(user_id), msg_type, data).await;
+        let (grant, tenant) = self.grant()?;
+        if !grant.history_policy.enabled() {
+            let target = Target::User(user_id);
+            return grant
+                .bus
+                .push(tenant, &target, &msg_type, &data)
+                .await
+                .map_err(to_wit);
         }
         // Sequenced: stored in the history, then delivered with its Seq.
-        let mut head = crate::push::envelope(&msg_type, &data).map_err(to_wit)?;
+        let mut head = envelope(&msg_type, &data).map_err(to_wit)?;
         head.pop(); // the closing brace: the history adds `,"Seq":N}`
-        state
+        grant
             .history
-            .append(&tenant, user_id, head, state.push_history)
+            .append(tenant, user_id, head, grant.history_policy)
             .await
             .map(|_| ())
             .map_err(to_wit)
@@ -74,8 +72,13 @@ impl push::Host for HostState {
         data: String,
     ) -> Result<(), push::PushError> {
         check_topic(&topic).map_err(to_wit)?;
-        let state = self.state(push::PushError::Unavailable)?;
-        push_to(state, Target::Topic(topic), msg_type, data).await
+        let (grant, tenant) = self.grant()?;
+        let target = Target::Topic(topic);
+        grant
+            .bus
+            .push(tenant, &target, &msg_type, &data)
+            .await
+            .map_err(to_wit)
     }
 
     async fn subscribe(&mut self, topic: String) -> Result<(), push::PushError> {

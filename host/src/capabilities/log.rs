@@ -1,10 +1,12 @@
 //! The `log` import: guest records become `tracing` events tagged with tenant and component.
 
-use super::super::bindings::extws::handler::log;
-use super::wasi::MAX_LOG_LINE;
-use super::{HostState, truncate};
+use super::{Always, Ctx, truncate};
+use crate::wit::extws::handler::log;
 
-impl log::Host for HostState {
+/// Longest log record (and guest stdout/stderr line) kept; longer ones are truncated.
+pub const MAX_LOG_LINE: usize = 4096;
+
+impl log::Host for Ctx<'_, Always> {
     fn log(&mut self, level: log::Level, message: String) {
         let message = truncate(&message, MAX_LOG_LINE);
         let (tenant, component) = (&*self.caller.tenant, &*self.caller.component);

@@ -25,7 +25,7 @@ use redb::{
 use tokio::sync::oneshot;
 
 use super::{HistoryPolicy, HistoryRead, fresh_start, now_ms, sequenced};
-use crate::push::{Hub, PushError, Target};
+use crate::capabilities::push::{Hub, PushError, Target};
 use crate::state::EmbeddedKv;
 use crate::state::reopen::{Failure, storage};
 

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::push::{Hub, Target};
-use crate::state::history::{HistoryPolicy, HistoryStore, fresh_start, now_ms};
+use crate::capabilities::push::history::{HistoryPolicy, HistoryStore, fresh_start, now_ms};
+use crate::capabilities::push::{Hub, Target};
 use crate::state::test_support::{RedisServer, TempDir};
 use crate::state::{EmbeddedKv, RedisKv};
 

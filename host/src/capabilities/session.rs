@@ -1,12 +1,12 @@
 //! The `session` import (the caller's validated initData and tenant), and the conversions of
 //! the authenticated identity into WIT records.
 
-use super::super::bindings::extws::handler::{session, types};
-use super::HostState;
+use super::{Always, Ctx};
 use crate::auth::{InitDataContext, TelegramUser};
 use crate::origin::Origin;
+use crate::wit::extws::handler::{session, types};
 
-impl session::Host for HostState {
+impl session::Host for Ctx<'_, Always> {
     fn init_data(&mut self) -> Option<types::InitDataInfo> {
         self.caller.init_data.as_deref().map(to_wit_init_data)
     }

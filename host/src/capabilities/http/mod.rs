@@ -1,4 +1,5 @@
-//! `wasi:http/outgoing-handler`: denied unless the tenant allows an origin. Every request (so
+//! The `http` capability, `wasi:http/outgoing-handler`: denied unless the tenant allows an
+//! origin ([`allow`]). Every request (so
 //! every redirect hop, which a guest makes as a new request) is checked against the tenant's
 //! [`AllowList`], sent by the host's own client to the address that was checked, with the
 //! tenant's caps on concurrent requests and on response bodies. A refusal is the wasi-http
@@ -13,13 +14,14 @@ use bytes::Bytes;
 use http_body::{Body, Frame};
 use http_body_util::BodyExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime_wasi_http::{
-    Error, RequestOptions, WasiBody, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
-};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-use super::HostState;
-use crate::outbound::client::{self, ClientError};
-use crate::outbound::{AllowList, Target};
+pub mod allow;
+pub mod client;
+pub mod settings;
+
+use allow::{AllowList, Target};
+use client::ClientError;
 
 /// A tenant's outbound HTTP grant, shared by all its stores.
 #[derive(Debug)]
@@ -44,7 +46,7 @@ impl HttpGrant {
 /// The hooks of one store: its tenant's grant, if any.
 #[derive(Debug, Default)]
 pub struct HttpHooks {
-    pub(super) grant: Option<Arc<HttpGrant>>,
+    pub grant: Option<Arc<HttpGrant>>,
 }
 
 type SendFuture = Box<
@@ -158,15 +160,5 @@ impl Body for Capped {
 
     fn is_end_stream(&self) -> bool {
         self.body.is_end_stream()
-    }
-}
-
-impl WasiHttpView for HostState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.http_hooks,
-        }
     }
 }

@@ -19,7 +19,7 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 
 use super::{HistoryPolicy, HistoryRead};
-use crate::push::{PushError, sequenced_channel};
+use crate::capabilities::push::{PushError, sequenced_channel};
 use crate::state::RedisKv;
 use crate::state::redis::OP_TIMEOUT;
 
