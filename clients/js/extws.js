@@ -23,7 +23,7 @@ export class HandlerException extends Error {
   constructor(code, message, { type, id } = {}) {
     super(message);
     this.name = "HandlerException";
-    /** Machine-readable: invalid_message, unknown_type, handler_error, handler_failed, timeout,
+    /** Machine-readable: invalid_message, unknown_type, forbidden_type, handler_error, handler_failed, timeout,
      * limit, overloaded, rate_limited, unauthenticated. */
     this.code = code;
     /** The request's Type. */
