@@ -1,290 +1,12 @@
-//! Fuzz target `init_data`: `telegram::validate` against an oracle written here from Telegram's
-//! documented algorithm ("Validating data received via the Mini App") and the strictness the
-//! validator documents, on initData signed here and then mutated, and on mutations of the
-//! public vectors. The two must agree on every input: the same outcome, the same error kind.
+//! The cases of the `init_data` target: initData signed here (fields of every kind, encoded
+//! several ways) and then mutated, and the public vectors, plain and mutated.
 
 use base64::Engine as _;
-use ed25519_dalek::{Signer as _, SigningKey, Verifier as _};
-use extws_wasm::auth::telegram::{self, Verifier};
-use hmac::{Hmac, Mac};
+use ed25519_dalek::Signer as _;
 use proptest::prelude::*;
-use sha2::Sha256;
 
-use crate::driver::fuzz;
-
-const TOKEN: &str = "7342037359:AAHI25ES9xCOMPWYWRxmr3HKTgFtAh9qhTQ";
-
-/// How a case is checked.
-#[derive(Debug, Clone)]
-enum Check {
-    /// HMAC with this bot token.
-    Hmac(String),
-    /// Ed25519 for this bot id and public key (hex).
-    Ed25519(u64, String),
-}
-
-fn signing_key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(&[seed; 32])
-}
-
-fn public_hex(seed: u8) -> String {
-    hex::encode(signing_key(seed).verifying_key().to_bytes())
-}
-
-fn verifier(check: &Check) -> Verifier {
-    match check {
-        Check::Hmac(token) => Verifier::hmac(token),
-        Check::Ed25519(bot_id, public) => Verifier::ed25519(*bot_id, public).unwrap(),
-    }
-}
-
-/// What the oracle and the validator are compared on.
-#[derive(Debug, PartialEq, Eq)]
-enum Verdict {
-    Valid {
-        user: Option<(i64, String)>,
-        auth_date: Option<u64>,
-        query_id: Option<String>,
-        start_param: Option<String>,
-    },
-    Refused(&'static str),
-}
-
-/// One `application/x-www-form-urlencoded` component: `+` is a space, `%` takes exactly two
-/// hex digits, and the bytes must be UTF-8.
-fn decode(s: &str) -> Option<String> {
-    let mut bytes = Vec::new();
-    let mut rest = s.as_bytes();
-    while let Some((&b, tail)) = rest.split_first() {
-        rest = tail;
-        match b {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(rest.get(..2)?).ok()?;
-                if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
-                    return None;
-                }
-                bytes.push(u8::from_str_radix(hex, 16).ok()?);
-                rest = &rest[2..];
-            }
-            b => bytes.push(b),
-        }
-    }
-    String::from_utf8(bytes).ok()
-}
-
-/// A decimal integer (Rust's grammar for unsigned integers: an optional `+`, then digits).
-fn integer(s: &str) -> Option<u64> {
-    let digits = s.strip_prefix('+').unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
-
-/// The data-check-string: every field but the skipped ones as `key=value` lines, sorted,
-/// joined by `\n`.
-fn data_check_string(fields: &[(String, String)], skip: &[&str]) -> String {
-    let mut lines: Vec<String> = fields
-        .iter()
-        .filter(|(k, _)| !skip.contains(&k.as_str()))
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    lines.sort();
-    lines.join("\n")
-}
-
-fn hmac_hex(token: &str, dcs: &str) -> String {
-    let mut secret = Hmac::<Sha256>::new_from_slice(b"WebAppData").unwrap();
-    secret.update(token.as_bytes());
-    let secret = secret.finalize().into_bytes();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&secret).unwrap();
-    mac.update(dcs.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// Whether `json` is a `WebAppUser` (or `WebAppChat` with `chat`) as the README promises to
-/// read it: an object with an integer `id` (or one written as a string) and a string
-/// `first_name` (`type` and `title` for a chat); optional fields of the right type; flags as
-/// booleans or "true"/"false"; other fields ignored.
-fn telegram_object(json: &str, chat: bool) -> Option<(i64, String)> {
-    let value: serde_json::Value = serde_json::from_str(json).ok()?;
-    let object = value.as_object()?;
-    let id = match object.get("id")? {
-        serde_json::Value::Number(n) => n.as_i64()?,
-        serde_json::Value::String(s) => s.parse().ok()?,
-        _ => return None,
-    };
-    let required: &[&str] = if chat {
-        &["type", "title"]
-    } else {
-        &["first_name"]
-    };
-    let texts: &[&str] = if chat {
-        &["username", "photo_url"]
-    } else {
-        &["last_name", "username", "language_code", "photo_url"]
-    };
-    let flags: &[&str] = if chat {
-        &[]
-    } else {
-        &[
-            "is_bot",
-            "is_premium",
-            "added_to_attachment_menu",
-            "allows_write_to_pm",
-        ]
-    };
-    for key in required {
-        object.get(*key)?.as_str()?;
-    }
-    for key in texts {
-        if !matches!(
-            object.get(*key),
-            None | Some(serde_json::Value::String(_) | serde_json::Value::Null)
-        ) {
-            return None;
-        }
-    }
-    for key in flags {
-        let ok = match object.get(*key) {
-            None | Some(serde_json::Value::Null | serde_json::Value::Bool(_)) => true,
-            Some(serde_json::Value::String(s)) => s == "true" || s == "false",
-            Some(_) => false,
-        };
-        if !ok {
-            return None;
-        }
-    }
-    let name = object.get(if chat { "title" } else { "first_name" })?;
-    Some((id, name.as_str()?.to_string()))
-}
-
-/// The oracle: Telegram's algorithm, in the validator's documented order (form syntax,
-/// `auth_date` syntax, signature, expiry, content).
-fn oracle(raw: &str, check: &Check, max_age: Option<u64>, now: u64) -> Verdict {
-    use Verdict::Refused;
-    if raw.is_empty() {
-        return Refused("missing");
-    }
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for piece in raw.split('&') {
-        let Some((k, v)) = piece.split_once('=') else {
-            return Refused("malformed");
-        };
-        let (Some(k), Some(v)) = (decode(k), decode(v)) else {
-            return Refused("malformed");
-        };
-        if k.is_empty() || fields.iter().any(|(seen, _)| *seen == k) {
-            return Refused("malformed");
-        }
-        fields.push((k, v));
-    }
-    let get = |key: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let auth_date = match get("auth_date") {
-        None => None,
-        Some(v) => match integer(v) {
-            Some(n) => Some(n),
-            None => return Refused("malformed"),
-        },
-    };
-    match check {
-        Check::Hmac(token) => {
-            let Some(hash) = get("hash") else {
-                return Refused("missing_signature");
-            };
-            if hash.len() != 64
-                || !hash
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            {
-                return Refused("malformed_signature");
-            }
-            if hash != hmac_hex(token, &data_check_string(&fields, &["hash"])) {
-                return Refused("bad_signature");
-            }
-        }
-        Check::Ed25519(bot_id, public) => {
-            let Some(signature) = get("signature") else {
-                return Refused("missing_signature");
-            };
-            let decoded = if signature.len() % 4 == 0 {
-                base64::engine::general_purpose::URL_SAFE.decode(signature)
-            } else {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature)
-            };
-            let Some(signature) = decoded
-                .ok()
-                .and_then(|b| ed25519_dalek::Signature::from_slice(&b).ok())
-            else {
-                return Refused("malformed_signature");
-            };
-            let message = format!(
-                "{bot_id}:WebAppData\n{}",
-                data_check_string(&fields, &["hash", "signature"])
-            );
-            let key: [u8; 32] = hex::decode(public).unwrap().try_into().unwrap();
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&key).unwrap();
-            if key.verify(message.as_bytes(), &signature).is_err() {
-                return Refused("bad_signature");
-            }
-        }
-    }
-    if let Some(max_age) = max_age {
-        let Some(date) = auth_date else {
-            return Refused("missing_auth_date");
-        };
-        if now > date.saturating_add(max_age) {
-            return Refused("expired");
-        }
-    }
-    let user = match get("user") {
-        None => None,
-        Some(json) => match telegram_object(json, false) {
-            Some(user) => Some(user),
-            None => return Refused("malformed"),
-        },
-    };
-    let content_ok = get("receiver").is_none_or(|j| telegram_object(j, false).is_some())
-        && get("chat").is_none_or(|j| telegram_object(j, true).is_some())
-        && get("can_send_after").is_none_or(|v| integer(v).is_some());
-    if !content_ok {
-        return Refused("malformed");
-    }
-    Verdict::Valid {
-        user,
-        auth_date,
-        query_id: get("query_id").map(str::to_string),
-        start_param: get("start_param").map(str::to_string),
-    }
-}
-
-/// The validator's answer, in the oracle's terms.
-fn validator(raw: &str, check: &Check, max_age: Option<u64>, now: u64) -> Verdict {
-    match telegram::validate(raw, &verifier(check), max_age, now) {
-        Ok(valid) => Verdict::Valid {
-            user: valid.user.map(|u| (u.id, u.first_name)),
-            auth_date: valid.context.auth_date,
-            query_id: valid.context.query_id,
-            start_param: valid.context.start_param,
-        },
-        Err(e) => Verdict::Refused(e.kind()),
-    }
-}
-
-/// One generated case: the raw initData and how it is checked.
-#[derive(Debug, Clone)]
-struct Case {
-    raw: String,
-    check: Check,
-    max_age: Option<u64>,
-    now: u64,
-}
+use super::oracle::{data_check_string, hmac_hex};
+use super::{Case, Check, TOKEN, public_hex, signing_key};
 
 /// How keys and values are percent-encoded.
 #[derive(Debug, Clone, Copy)]
@@ -465,7 +187,7 @@ fn chat_json() -> impl Strategy<Value = String> {
 
 /// initData signed here (fields of every kind, then encoded one of several ways), then
 /// mutated; checked with the signer's key or another one, at a time around `auth_date`.
-fn signed_case() -> impl Strategy<Value = Case> {
+pub fn signed_case() -> impl Strategy<Value = Case> {
     let fields = (
         prop::option::weighted(0.9, date_text()),
         prop::option::weighted(0.8, user_json()),
@@ -550,7 +272,7 @@ fn signed_case() -> impl Strategy<Value = Case> {
 
 /// The public vectors, each checked as the file says (so the oracle is seen to agree with
 /// five reference implementations), and mutated.
-fn vectors() -> Vec<(String, Check, Option<u64>, u64, bool)> {
+pub fn vectors() -> Vec<(String, Check, Option<u64>, u64, bool)> {
     let path = crate::common::repo().join("tests/data/telegram-init-data-vectors.json");
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -581,7 +303,7 @@ fn vectors() -> Vec<(String, Check, Option<u64>, u64, bool)> {
         .collect()
 }
 
-fn vector_case() -> impl Strategy<Value = Case> {
+pub fn vector_case() -> impl Strategy<Value = Case> {
     let vectors = vectors();
     (0..vectors.len(), prop::collection::vec(mutation(), 1..3)).prop_map(move |(i, mutations)| {
         let (raw, check, max_age, now, _) = vectors[i].clone();
@@ -592,37 +314,4 @@ fn vector_case() -> impl Strategy<Value = Case> {
             now,
         }
     })
-}
-
-fn agrees(case: &Case) -> Result<(), TestCaseError> {
-    let expected = oracle(&case.raw, &case.check, case.max_age, case.now);
-    let got = validator(&case.raw, &case.check, case.max_age, case.now);
-    prop_assert_eq!(got, expected);
-    Ok(())
-}
-
-#[test]
-fn the_oracle_agrees_with_the_public_vectors() {
-    for (raw, check, max_age, now, valid) in vectors() {
-        let verdict = oracle(&raw, &check, max_age, now);
-        assert_eq!(
-            matches!(verdict, Verdict::Valid { .. }),
-            valid,
-            "{raw}: {verdict:?}"
-        );
-    }
-}
-
-#[test]
-#[ignore = "fuzzing: run by `make fuzz`"]
-fn fuzz_init_data() {
-    let cases = || {
-        prop_oneof![3 => signed_case(), 1 => any::<String>().prop_map(|raw| Case {
-        raw,
-        check: Check::Hmac(TOKEN.into()),
-        max_age: None,
-        now: 0,
-    }), 2 => vector_case()]
-    };
-    fuzz("init_data", 500, cases, |case| agrees(&case));
 }
