@@ -182,16 +182,24 @@ async fn first_message_transport() {
     assert!(close.reason.contains("signature"), "{}", close.reason);
 }
 
-#[tokio::test]
+/// The first-message timer on a paused clock (time is the subject): nothing comes before the
+/// tenant's 10 s, then 4401.
+#[tokio::test(start_paused = true)]
 async fn first_message_must_come_in_time() {
+    use futures_util::StreamExt as _;
     let mut t = tenant("bot", &["calc"]);
     t.auth = AuthPolicy {
         transports: vec![Transport::Message],
-        first_message_timeout: std::time::Duration::from_millis(300),
+        first_message_timeout: std::time::Duration::from_secs(10),
         ..AuthPolicy::new(Verifier::hmac(TOKEN))
     };
     let s = start(Config::new(vec![t])).await;
     let mut ws = connect(&s.url("/")).await;
+    let early = tokio::time::timeout(std::time::Duration::from_millis(9_900), ws.next()).await;
+    assert!(
+        early.is_err(),
+        "something came before the timeout: {early:?}"
+    );
     let close = expect_close(&mut ws).await.expect("close frame");
     assert_eq!(u16::from(close.code), 4401);
 }

@@ -6,16 +6,8 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use common::fake_telegram::{FakeTelegram, message, post_update, update};
+use common::fake_telegram::{FakeTelegram, message, post_update, shop_tenant, update, webhook_at};
 use common::*;
-use extws_wasm::Config;
-use extws_wasm::auth::{AuthPolicy, Transport, Verifier};
-use extws_wasm::capabilities::telegram::{BotApi, BotToken};
-use extws_wasm::config::StateConfig;
-use extws_wasm::config::updates::{Updates, WebhookSecret};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "777001:origins-token";
@@ -23,30 +15,9 @@ const SECRET: &str = "origins-secret";
 const HOOK: &str = "/telegram/webhook";
 
 async fn shop(telegram: &FakeTelegram) -> TestServer {
-    let mut t = tenant("shop", &["shop"]);
-    t.auth = AuthPolicy {
-        transports: vec![Transport::Query],
-        ..AuthPolicy::new(Verifier::hmac(TOKEN))
-    };
-    t.limits.timeout = Duration::from_secs(5);
     let methods = ["sendMessage", "createInvoiceLink", "answerPreCheckoutQuery"];
-    let api = BotApi::new(
-        Some(BotToken::new(TOKEN)),
-        &telegram.http.url(),
-        methods.iter().map(|m| m.to_string()),
-    )
-    .unwrap();
-    t.capabilities.telegram = Some(Arc::new(api));
-    t.updates = Some(Updates::Webhook {
-        path: HOOK.into(),
-        secret: WebhookSecret::new(SECRET).unwrap(),
-    });
-    let mut config = Config::new(vec![t]);
-    config.state = StateConfig {
-        data_dir: Some(temp_dir("origins")),
-        redis: None,
-    };
-    start(config).await
+    let shop = shop_tenant(telegram, TOKEN, &methods, webhook_at(HOOK, SECRET));
+    start(with_store(shop, &temp_dir("origins"))).await
 }
 
 fn payment(payload: &str) -> Value {
@@ -166,16 +137,8 @@ fn the_call_subcommand_may_send_an_update_type() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_sees_where_its_call_came_from() {
     let mut t = tenant("probe", &["probe"]);
-    t.updates = Some(Updates::Webhook {
-        path: HOOK.into(),
-        secret: WebhookSecret::new(SECRET).unwrap(),
-    });
-    let mut config = Config::new(vec![t]);
-    config.state = StateConfig {
-        data_dir: Some(temp_dir("origins-probe")),
-        redis: None,
-    };
-    let server = start(config).await;
+    t.updates = Some(webhook_at(HOOK, SECRET));
+    let server = start(with_store(t, &temp_dir("origins-probe"))).await;
     let mut ws = connect(&server.url("/")).await;
     let asked = ask_json(&mut ws, r#"{"Type":"Origin"}"#).await;
     assert_eq!(asked["Data"], json!({"origin": "client"}), "{asked}");

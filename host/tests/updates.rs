@@ -7,15 +7,14 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::fake_telegram::{FakeTelegram, INVOICE_LINK, message, post_update, send_raw, update};
+use common::fake_telegram::{
+    FakeTelegram, INVOICE_LINK, message, post_update, send_raw, shop_tenant, update, webhook_at,
+};
 use common::*;
 use extws_wasm::Config;
-use extws_wasm::auth::{AuthPolicy, Transport, Verifier};
-use extws_wasm::capabilities::telegram::{BotApi, BotToken};
-use extws_wasm::config::updates::{Updates, WebhookSecret};
+use extws_wasm::config::updates::Updates;
 use extws_wasm::config::{StateConfig, TenantConfig};
 use serde_json::{Value, json};
 
@@ -31,38 +30,11 @@ const METHODS: &[&str] = &[
 
 /// The shop, authenticating users with the bot's token, receiving updates as `updates` says.
 fn shop(telegram: &FakeTelegram, updates: Updates) -> TenantConfig {
-    let mut t = tenant("shop", &["shop"]);
-    t.auth = AuthPolicy {
-        transports: vec![Transport::Query],
-        ..AuthPolicy::new(Verifier::hmac(TOKEN))
-    };
-    t.limits.timeout = Duration::from_secs(5);
-    t.max_message_bytes = 8192;
-    let api = BotApi::new(
-        Some(BotToken::new(TOKEN)),
-        &telegram.http.url(),
-        METHODS.iter().map(|m| m.to_string()),
-    )
-    .unwrap();
-    t.capabilities.telegram = Some(Arc::new(api));
-    t.updates = Some(updates);
-    t
+    shop_tenant(telegram, TOKEN, METHODS, updates)
 }
 
 fn webhook() -> Updates {
-    Updates::Webhook {
-        path: HOOK.into(),
-        secret: WebhookSecret::new(SECRET).unwrap(),
-    }
-}
-
-fn with_store(tenant: TenantConfig, dir: &std::path::Path) -> Config {
-    let mut config = Config::new(vec![tenant]);
-    config.state = StateConfig {
-        data_dir: Some(dir.to_path_buf()),
-        redis: None,
-    };
-    config
+    webhook_at(HOOK, SECRET)
 }
 
 fn series(kind: &str, outcome: &str) -> String {

@@ -63,6 +63,19 @@ impl Connection {
     /// A connection authenticated at the handshake and registered ([`connect::register`]),
     /// holding its tenant's connection slot.
     pub fn registered(registered: Registered, slot: ConnectionSlot) -> Self {
+        let mut connection = Self {
+            phase: Phase::SigningIn(registered.dispatcher.tenant().clone()),
+            slot,
+            resume: Ok(None),
+            first: Vec::new(),
+            close: None,
+        };
+        connection.ready(registered);
+        connection
+    }
+
+    /// Becomes the registered connection: ready, with what it sends first.
+    fn ready(&mut self, registered: Registered) {
         let Registered {
             dispatcher,
             mailbox,
@@ -70,17 +83,13 @@ impl Connection {
             first,
             close,
         } = registered;
-        Self {
-            phase: Phase::Ready(Ready {
-                dispatcher,
-                mailbox,
-                floor,
-            }),
-            slot,
-            resume: Ok(None),
-            first,
-            close,
-        }
+        self.phase = Phase::Ready(Ready {
+            dispatcher,
+            mailbox,
+            floor,
+        });
+        self.first = first;
+        self.close = close;
     }
 
     /// A connection that must authenticate by its first message; `resume` is what its
@@ -307,20 +316,7 @@ async fn sign_in(connection: &mut Connection, first: FirstMessage) -> Outcome {
     let bucket = pending.into_bucket();
     let registered = connect::register(tenant, signed_in.session, resume, Some(bucket)).await;
     info!("authenticated");
-    let Registered {
-        dispatcher,
-        mailbox,
-        floor,
-        first,
-        close,
-    } = registered;
-    connection.phase = Phase::Ready(Ready {
-        dispatcher,
-        mailbox,
-        floor,
-    });
-    connection.first = first;
-    connection.close = close;
+    connection.ready(registered);
     Outcome::reply(signed_in.response)
 }
 

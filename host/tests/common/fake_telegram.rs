@@ -11,8 +11,44 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::eventually;
+use extws_wasm::auth::{AuthPolicy, Transport, Verifier};
+use extws_wasm::capabilities::telegram::{BotApi, BotToken};
+use extws_wasm::config::TenantConfig;
+use extws_wasm::config::updates::{Updates, WebhookSecret};
+
 use super::fake_http::{FakeHttp, Recorded, Reply};
+use super::{eventually, tenant};
+
+/// The shop example as tenant `shop`: users sign in with initData of `token` (query
+/// transport), handlers may call `methods` of this fake Bot API as the bot, and updates arrive
+/// as `updates` says.
+pub fn shop_tenant(
+    telegram: &FakeTelegram,
+    token: &str,
+    methods: &[&str],
+    updates: Updates,
+) -> TenantConfig {
+    let mut t = tenant("shop", &["shop"]);
+    t.auth = AuthPolicy {
+        transports: vec![Transport::Query],
+        ..AuthPolicy::new(Verifier::hmac(token))
+    };
+    t.limits.timeout = Duration::from_secs(5);
+    t.max_message_bytes = 8192;
+    let methods = methods.iter().map(|m| m.to_string());
+    let api = BotApi::new(Some(BotToken::new(token)), &telegram.http.url(), methods).unwrap();
+    t.capabilities.telegram = Some(Arc::new(api));
+    t.updates = Some(updates);
+    t
+}
+
+/// Updates posted by Telegram to `path` with `secret`.
+pub fn webhook_at(path: &str, secret: &str) -> Updates {
+    Updates::Webhook {
+        path: path.into(),
+        secret: WebhookSecret::new(secret).unwrap(),
+    }
+}
 
 /// The invoice link `createInvoiceLink` answers.
 pub const INVOICE_LINK: &str = "https://t.me/$fake-invoice";

@@ -56,6 +56,16 @@ impl TestServer {
     }
 }
 
+/// A configuration of `tenant` alone, with the embedded state store in `dir`.
+pub fn with_store(tenant: TenantConfig, dir: &std::path::Path) -> Config {
+    let mut config = Config::new(vec![tenant]);
+    config.state = extws_wasm::config::StateConfig {
+        data_dir: Some(dir.to_path_buf()),
+        redis: None,
+    };
+    config
+}
+
 /// Starts `config` on 127.0.0.1:0.
 pub async fn start(config: Config) -> TestServer {
     try_start(config).await.expect("server failed to start")
