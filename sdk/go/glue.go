@@ -93,3 +93,37 @@ func Log(level Level, message string) {
 func Tenant() string {
 	return extws_handler_session.Tenant()
 }
+
+// OriginKind says where a call came from.
+type OriginKind uint8
+
+const (
+	// OriginClient is a message from a client connection (and the connect/disconnect hooks).
+	OriginClient OriginKind = iota
+	// OriginUpdate is a bot update from Telegram; CallOrigin.UpdateID is its update_id.
+	OriginUpdate
+	// OriginSchedule is a schedule firing.
+	OriginSchedule
+	// OriginCLI is the `extws-wasm call` subcommand, run by the operator.
+	OriginCLI
+)
+
+// CallOrigin is where the current call came from.
+type CallOrigin struct {
+	// Kind is the origin.
+	Kind OriginKind
+	// UpdateID is the update's update_id when Kind is OriginUpdate.
+	UpdateID int64
+}
+
+// Origin says where the current call came from. Types starting with "telegram." only ever
+// come from OriginUpdate (or OriginCLI) and those starting with "schedule." from
+// OriginSchedule (or OriginCLI): the host refuses them from clients, so a handler need not
+// check. Needs a host with WIT 0.1.3 or later.
+func Origin() CallOrigin {
+	o := extws_handler_session.Origin()
+	if o.Tag() == extws_handler_session.CallOrigin_Update {
+		return CallOrigin{Kind: OriginUpdate, UpdateID: o.Update()}
+	}
+	return CallOrigin{Kind: OriginKind(o.Tag())}
+}
