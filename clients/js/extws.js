@@ -1,5 +1,5 @@
-// extws.js — a tiny, dependency-free client for extws-wasm (the protocol: the repository README's
-// "Protocol" and "For Mini App developers" sections).
+// extws.js — a tiny, dependency-free client for extws-wasm (the protocol: docs/protocol.md and
+// docs/auth.md in the repository).
 //
 //   import { connect, HandlerException } from "./extws.js";
 //   const client = await connect("wss://api.example.com/", {
@@ -14,7 +14,7 @@
 // Works with any WHATWG-style WebSocket: browsers, Node >= 22's global one, or the `ws` package
 // passed as `options.WebSocket`. See README.md beside this file for the whole API.
 
-/** The ways initData can reach the server (the README's five transports, less the header one
+/** The ways initData can reach the server (docs/auth.md's five transports, less the header one
  * that browsers cannot use, plus "none" for servers started with --no-auth). */
 export const TRANSPORTS = Object.freeze(["subprotocol", "message", "query", "param", "none"]);
 

@@ -22,10 +22,10 @@ pub struct TenantLabel {
 pub struct MessageLabels {
     /// Tenant name.
     pub tenant: String,
-    /// Message Type.
+    /// Message Type (`unknown`, `reserved`, `invalid` or `any` for refusals before routing).
     pub r#type: String,
     /// `ok`, `invalid_data`, `handler_error`, `handler_failed`, `timeout`, `limit`, `overloaded`,
-    /// `rate_limited`, `unknown_type`, `invalid_message`, `unauthenticated`.
+    /// `rate_limited`, `unknown_type`, `forbidden_type`, `invalid_message`, `unauthenticated`.
     pub outcome: String,
 }
 

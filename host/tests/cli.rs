@@ -102,7 +102,7 @@ async fn sigterm_ends_the_server_within_its_bound_while_clients_stop_reading() {
     .await;
     wait_for_metric(&server.addr, &instances_created("slow", "fresh"), 1.0).await;
 
-    // README: the longest tenant deadline + 10 s (a reply's write deadline) + 2 × 2 s (close
+    // docs/operating.md: the longest tenant deadline + 10 s (a reply's write deadline) + 2 × 2 s (close
     // frame, the client's answer) + 1 s.
     let bound = Duration::from_secs(3 + 10 + 2 * 2 + 1);
     let (status, took, stderr) =

@@ -1,4 +1,4 @@
-//! `dispatch` without sockets: every row of the README's error table and of its close policy,
+//! `dispatch` without sockets: every row of docs/protocol.md's error table and close policy,
 //! frame in → replies and close out, on real components from `target/guests/`.
 
 mod common;

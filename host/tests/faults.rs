@@ -180,7 +180,7 @@ fn redis_state(redis: &RedisServer) -> StateConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_and_restarted_under_load_loses_no_acknowledged_increment() {
-    // Persistence is Redis's business (README): with `appendfsync always` an acknowledged
+    // Persistence is Redis's business (docs/operating.md): with `appendfsync always` an acknowledged
     // write is on its disk, so after a SIGKILL and a restart it must still be there.
     let mut redis = RedisServer::start_durable();
     let server = start(config(redis_state(&redis))).await;

@@ -1,5 +1,5 @@
 //! Fuzz target `envelope`: `envelope::parse` on arbitrary text and near-valid envelopes,
-//! against an oracle written from the README's protocol section; replies and error envelopes
+//! against an oracle written from docs/protocol.md; replies and error envelopes
 //! round-trip.
 
 use extws_wasm::envelope::{self, EnvelopeError, ErrorCode};

@@ -1,11 +1,11 @@
-//! The oracle of the `config` target: every key's rule, as the README and the config docs give
+//! The oracle of the `config` target: every key's rule, as docs/operating.md and extws.example.toml give
 //! it.
 
 use std::path::Path;
 
 use super::values::{Table, Value};
 
-/// The oracle: every key's rule, as the README and the config docs give it. Returns the keys
+/// The oracle: every key's rule, as docs/operating.md and extws.example.toml give it. Returns the keys
 /// at fault (empty: the document is valid).
 pub fn oracle(tables: &[Table], base: &Path) -> Vec<String> {
     let mut fault = Vec::new();

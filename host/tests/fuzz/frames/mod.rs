@@ -2,7 +2,7 @@
 //! Each case sends a random sequence of frames — requests as text and binary, fragmented ones
 //! with pings in between, pings and pongs, oversize, non-UTF-8, protocol violations, closes,
 //! raw garbage — in one write, then reads what comes back. A model says what RFC 6455 and the
-//! README require: one reply per message in order, a pong per ping, and at the first fault a
+//! docs/protocol.md require: one reply per message in order, a pong per ping, and at the first fault a
 //! close frame with its code (1002 protocol, 1007 UTF-8, 1009 too big) and the end of the
 //! connection. After every case a fresh client and a long-lived one still get correct
 //! `CalculateResponse`s: the server neither crashed nor stalled.

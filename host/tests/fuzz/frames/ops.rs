@@ -1,5 +1,5 @@
 //! The ops of the `frames` target: one thing the fuzzed client does, its bytes on the wire and
-//! what the server must answer (a model of RFC 6455 and the README).
+//! what the server must answer (a model of RFC 6455 and docs/protocol.md).
 
 use proptest::prelude::*;
 

@@ -61,7 +61,7 @@ pub fn hmac_hex(token: &str, dcs: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Whether `json` is a `WebAppUser` (or `WebAppChat` with `chat`) as the README promises to
+/// Whether `json` is a `WebAppUser` (or `WebAppChat` with `chat`) as docs/auth.md promises to
 /// read it: an object with an integer `id` (or one written as a string) and a string
 /// `first_name` (`type` and `title` for a chat); optional fields of the right type; flags as
 /// booleans or "true"/"false"; other fields ignored.
