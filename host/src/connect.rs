@@ -58,7 +58,7 @@ impl Pending {
 
     /// Handles a binary frame before authentication (UTF-8 JSON like a text frame).
     pub fn on_binary(&mut self, bytes: &[u8]) -> FirstMessage {
-        match dispatch::binary_text(&self.tenant, bytes) {
+        match dispatch::binary_text(&self.tenant, &mut self.bucket, bytes) {
             Ok(text) => self.on_text(text),
             Err(outcome) => FirstMessage::Refused(outcome),
         }

@@ -352,3 +352,25 @@ async fn reserved_types_are_forbidden_from_a_client_before_any_lookup() {
         assert!(message.contains(t), "{message}");
     }
 }
+
+/// Malformed frames cost the server a parse too: they take a token like any other.
+#[tokio::test]
+async fn invalid_frames_count_against_the_rate_limit() {
+    let mut d = dispatcher(&["calc"], |t| {
+        t.limits.rate_burst = 2;
+        t.limits.rate_per_second = 0.001;
+    })
+    .await;
+    assert_eq!(code(&d.on_text("not json").await), "invalid_message");
+    assert_eq!(code(&d.on_binary(&[0xff, 0xfe]).await), "invalid_message");
+    assert_eq!(code(&d.on_text("not json either").await), "rate_limited");
+    assert_eq!(code(&d.on_binary(&[0xff]).await), "rate_limited");
+    let valid = r#"{"Type":"CalculateRequest","Data":{"numbers":[1]},"Id":9}"#;
+    let out = d.on_text(valid).await;
+    assert_eq!(code(&out), "rate_limited");
+    assert_eq!(
+        replies(&out)[0]["Id"],
+        9,
+        "a rate-limited request keeps its Id"
+    );
+}

@@ -55,7 +55,15 @@ pub enum InitDataError {
     /// `auth_date` is older than the allowed age.
     #[error("initData has expired")]
     Expired,
+    /// Longer than [`MAX_INIT_DATA_BYTES`]: refused before it is parsed.
+    #[error("initData is longer than {MAX_INIT_DATA_BYTES} bytes")]
+    TooLong,
 }
+
+/// Longest initData accepted, in bytes, on every transport. Telegram's is about 1 KiB (the
+/// longest of the public test vectors is 1,045 bytes); anything longer is refused before it is
+/// parsed, so a client cannot make the validator work on megabytes.
+pub const MAX_INIT_DATA_BYTES: usize = 4096;
 
 impl InitDataError {
     /// A short stable name for logs and metrics.
@@ -68,6 +76,7 @@ impl InitDataError {
             Self::BadSignature => "bad_signature",
             Self::MissingAuthDate => "missing_auth_date",
             Self::Expired => "expired",
+            Self::TooLong => "too_long",
         }
     }
 }
@@ -152,12 +161,16 @@ impl Pairs {
         if raw.is_empty() {
             return Err(InitDataError::Missing);
         }
+        if raw.len() > MAX_INIT_DATA_BYTES {
+            return Err(InitDataError::TooLong);
+        }
         let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for piece in raw.split('&') {
             let (key, value) = piece.split_once('=').ok_or(InitDataError::Malformed)?;
             let key = form_decode(key)?;
             let value = form_decode(value)?;
-            if key.is_empty() || pairs.iter().any(|(k, _)| *k == key) {
+            if key.is_empty() || !seen.insert(key.clone()) {
                 return Err(InitDataError::Malformed);
             }
             pairs.push((key, value));

@@ -66,34 +66,46 @@ pub(crate) fn check<'a>(tenant: &Tenant, bucket: &mut TokenBucket, text: &'a str
             tenant.max_message_bytes
         ))));
     }
-    let request = match envelope::parse(text) {
-        Ok(r) => r,
-        Err(e) => {
-            tenant
-                .metrics
-                .message(&tenant.name, "invalid", "invalid_message");
-            let message = e.to_string();
-            let reply = envelope::error(ErrorCode::InvalidMessage, &message, None);
-            return Checked::Refused(Outcome::reply(reply));
-        }
-    };
+    // Every frame takes a token, a malformed one too: parsing costs the server as much.
+    let parsed = envelope::parse(text);
     if !bucket.take(Instant::now()) {
-        tenant.metrics.message(&tenant.name, "any", "rate_limited");
-        let message = "too many messages: slow down";
-        let reply = envelope::error(ErrorCode::RateLimited, message, request.id);
-        return Checked::Refused(Outcome::reply(reply));
+        let id = parsed.as_ref().ok().and_then(|r| r.id);
+        return Checked::Refused(rate_limited(tenant, id));
     }
-    Checked::Request(request)
+    match parsed {
+        Ok(request) => Checked::Request(request),
+        Err(e) => Checked::Refused(invalid_message(tenant, &e)),
+    }
 }
 
-/// A binary frame as text, or the `invalid_message` reply when it is not UTF-8.
-pub(crate) fn binary_text<'a>(tenant: &Tenant, bytes: &'a [u8]) -> Result<&'a str, Outcome> {
+/// The `rate_limited` reply, counted.
+fn rate_limited(tenant: &Tenant, id: Option<&serde_json::value::RawValue>) -> Outcome {
+    tenant.metrics.message(&tenant.name, "any", "rate_limited");
+    let message = "too many messages: slow down";
+    Outcome::reply(envelope::error(ErrorCode::RateLimited, message, id))
+}
+
+/// The `invalid_message` reply, counted.
+fn invalid_message(tenant: &Tenant, e: &EnvelopeError) -> Outcome {
+    tenant
+        .metrics
+        .message(&tenant.name, "invalid", "invalid_message");
+    let reply = envelope::error(ErrorCode::InvalidMessage, &e.to_string(), None);
+    Outcome::reply(reply)
+}
+
+/// A binary frame as text, or (taking a token, like any frame) the `invalid_message` reply
+/// when it is not UTF-8.
+pub(crate) fn binary_text<'a>(
+    tenant: &Tenant,
+    bucket: &mut TokenBucket,
+    bytes: &'a [u8],
+) -> Result<&'a str, Outcome> {
     std::str::from_utf8(bytes).map_err(|_| {
-        tenant
-            .metrics
-            .message(&tenant.name, "invalid", "invalid_message");
-        let message = EnvelopeError::NotUtf8.to_string();
-        Outcome::reply(envelope::error(ErrorCode::InvalidMessage, &message, None))
+        if !bucket.take(Instant::now()) {
+            return rate_limited(tenant, None);
+        }
+        invalid_message(tenant, &EnvelopeError::NotUtf8)
     })
 }
 
@@ -146,7 +158,7 @@ impl Dispatcher {
 
     /// Handles a binary frame: UTF-8 JSON like a text frame.
     pub async fn on_binary(&mut self, bytes: &[u8]) -> Outcome {
-        match binary_text(&self.tenant, bytes) {
+        match binary_text(&self.tenant, &mut self.bucket, bytes) {
             Ok(text) => self.on_text(text).await,
             Err(outcome) => outcome,
         }

@@ -186,14 +186,19 @@ impl Tenants {
         host: Option<&str>,
     ) -> Option<(&Arc<Tenant>, &WebhookSecret)> {
         let host = host.map(|h| h.split(':').next().unwrap_or(h));
-        self.list.iter().find_map(|t| match &t.updates {
-            Some(Updates::Webhook { path: p, secret })
-                if p == path && t.route.matches(path, host) =>
-            {
-                Some((t, secret))
-            }
-            _ => None,
-        })
+        // The same precedence as connections ([`Tenants::find`]): a tenant routed by host
+        // before one that is not, then the longest path prefix.
+        self.list
+            .iter()
+            .filter_map(|t| match &t.updates {
+                Some(Updates::Webhook { path: p, secret })
+                    if p == path && t.route.matches(path, host) =>
+                {
+                    Some((t, secret))
+                }
+                _ => None,
+            })
+            .max_by_key(|(t, _)| (t.route.host.is_some(), t.route.path_prefix.len()))
     }
 
     /// All tenants.

@@ -1,0 +1,66 @@
+//! Webhooks are routed like connections: a tenant routed by `Host` wins over one on every host
+//! at the same path, so each bot's updates reach its own tenant and are checked against its own
+//! secret, whatever the order of the configuration.
+
+mod common;
+
+use common::fake_telegram::{message, send_raw, update, webhook_at};
+use common::*;
+use extws_wasm::Config;
+
+const HOOK: &str = "/telegram/webhook";
+
+/// A POST of an update to the webhook with `host` and `secret`; the status.
+async fn post(addr: std::net::SocketAddr, host: &str, secret: &str) -> u16 {
+    let body = update(1, "message", message(5, "hi"));
+    let request = format!(
+        "POST {HOOK} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         X-Telegram-Bot-Api-Secret-Token: {secret}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    send_raw(addr, request.as_bytes()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_goes_to_the_tenant_of_its_host_first() {
+    for host_tenant_first in [false, true] {
+        let mut everywhere = tenant("a", &["probe"]);
+        everywhere.updates = Some(webhook_at(HOOK, "secret-of-a"));
+        let mut by_host = tenant("b", &["probe"]);
+        by_host.route.host = Some("bot.test".into());
+        by_host.updates = Some(webhook_at(HOOK, "secret-of-b"));
+        let tenants = if host_tenant_first {
+            vec![by_host, everywhere]
+        } else {
+            vec![everywhere, by_host]
+        };
+        let server = start(Config::new(tenants)).await;
+        let addr = server.addr;
+        assert_eq!(
+            post(addr, "bot.test", "secret-of-b").await,
+            200,
+            "b's own update"
+        );
+        assert_eq!(
+            post(addr, "bot.test:443", "secret-of-b").await,
+            200,
+            "with a port"
+        );
+        assert_eq!(
+            post(addr, "bot.test", "secret-of-a").await,
+            401,
+            "a's secret on b's host"
+        );
+        assert_eq!(
+            post(addr, "other.test", "secret-of-a").await,
+            200,
+            "a's own update"
+        );
+        assert_eq!(
+            post(addr, "other.test", "secret-of-b").await,
+            401,
+            "b's secret on a"
+        );
+        server.shutdown().await.unwrap();
+    }
+}
