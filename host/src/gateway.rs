@@ -80,13 +80,14 @@ impl Gateway {
         &self,
         stream: TcpStream,
         peer: SocketAddr,
-        shutdown: Shutdown,
+        mut shutdown: Shutdown,
     ) -> std::io::Result<()> {
         // Boxed: everything before the upgrade (plain HTTP and webhooks included) lives in its
         // own allocation, freed once the socket is upgraded, so an idle connection's task holds
         // only the session's state (the connection task was 6.8 KiB with it inline, 2.7 KiB
         // without: docs/benchmarks.md).
-        let Some((ws, connection)) = Box::pin(self.upgrade(stream, peer)).await? else {
+        let upgraded = Box::pin(self.upgrade(stream, peer, &mut shutdown)).await?;
+        let Some((ws, connection)) = upgraded else {
             return Ok(());
         };
         connection::run(ws, connection, &self.timeouts, shutdown)
@@ -100,9 +101,18 @@ impl Gateway {
         &self,
         mut stream: TcpStream,
         peer: SocketAddr,
+        shutdown: &mut Shutdown,
     ) -> std::io::Result<Option<(WebSocketStream<TcpStream>, Connection)>> {
         let deadline = tokio::time::Instant::now() + self.timeouts.handshake;
-        let head = tokio::time::timeout_at(deadline, read_head(&mut stream)).await;
+        // A connection still sending its request head has nothing in flight: shutdown drops it
+        // at once instead of waiting for the handshake timeout.
+        let head = tokio::select! {
+            head = tokio::time::timeout_at(deadline, read_head(&mut stream)) => head,
+            () = shutdown.recv() => {
+                debug!("shutting down: dropping a connection before its request head");
+                return Ok(None);
+            }
+        };
         let (request, leftover) = match head {
             Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
             Ok(Err(HeadError::Io(e))) => return Err(e),
