@@ -79,8 +79,14 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("EXTWS_LOG")
+    let mut filter = EnvFilter::try_from_env("EXTWS_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,wasmtime=warn,cranelift=warn"));
+    // The WebSocket library logs whole frames and request heads at debug and trace: an `Auth`
+    // message's initData, a handshake's `Authorization`. Never below info, whatever EXTWS_LOG
+    // says: no log may carry initData, hashes or tokens.
+    for quiet in ["tungstenite=info", "tokio_tungstenite=info"] {
+        filter = filter.add_directive(quiet.parse().expect("a valid directive"));
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
