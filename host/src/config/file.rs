@@ -195,7 +195,8 @@ impl Config {
 
     /// Parses TOML text; relative paths are resolved against `base`.
     pub fn from_toml(text: &str, base: &Path) -> anyhow::Result<Self> {
-        let file: FileConfig = toml::from_str(text)?;
+        let file: FileConfig =
+            toml::from_str(text).map_err(|e| super::redact::toml_error(&e, text))?;
         if file.tenant.is_empty() {
             bail!("no [[tenant]] declared");
         }

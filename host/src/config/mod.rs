@@ -5,6 +5,7 @@
 pub mod file;
 
 pub mod limits;
+mod redact;
 pub mod updates;
 
 use std::path::{Path, PathBuf};
