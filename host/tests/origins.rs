@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::fake_telegram::{FakeTelegram, message, post_update, shop_tenant, update, webhook_at};
+use common::fake_telegram::{
+    FakeTelegram, buy_sword, message, post_update, shop_tenant, update, webhook_at,
+};
 use common::*;
 use serde_json::{Value, json};
 
@@ -48,14 +50,7 @@ async fn a_client_cannot_send_what_only_telegram_or_a_schedule_may_send() {
     let telegram = FakeTelegram::start().await;
     let server = shop(&telegram).await;
     let mut buyer = connect(&server.url(&format!("/?{}", signed_user(TOKEN, 42)))).await;
-    let bought = ask_json(
-        &mut buyer,
-        r#"{"Type":"BuyRequest","Data":{"item":"sword"}}"#,
-    )
-    .await;
-    assert_eq!(bought["Type"], "BuyResponse", "{bought}");
-    let invoice = telegram.calls_of("createInvoiceLink")[0].json();
-    let payload = invoice["payload"].as_str().unwrap().to_string();
+    let payload = buy_sword(&telegram, &mut buyer).await;
     let query = json!({"id": "pcq-1", "from": {"id": 42, "first_name": "U"},
         "currency": "XTR", "total_amount": 50, "invoice_payload": payload});
 

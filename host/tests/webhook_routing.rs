@@ -36,31 +36,15 @@ async fn a_webhook_goes_to_the_tenant_of_its_host_first() {
         };
         let server = start(Config::new(tenants)).await;
         let addr = server.addr;
-        assert_eq!(
-            post(addr, "bot.test", "secret-of-b").await,
-            200,
-            "b's own update"
-        );
-        assert_eq!(
-            post(addr, "bot.test:443", "secret-of-b").await,
-            200,
-            "with a port"
-        );
-        assert_eq!(
-            post(addr, "bot.test", "secret-of-a").await,
-            401,
-            "a's secret on b's host"
-        );
-        assert_eq!(
-            post(addr, "other.test", "secret-of-a").await,
-            200,
-            "a's own update"
-        );
-        assert_eq!(
-            post(addr, "other.test", "secret-of-b").await,
-            401,
-            "b's secret on a"
-        );
+        for (host, secret, status, what) in [
+            ("bot.test", "secret-of-b", 200, "b's own update"),
+            ("bot.test:443", "secret-of-b", 200, "with a port"),
+            ("bot.test", "secret-of-a", 401, "a's secret on b's host"),
+            ("other.test", "secret-of-a", 200, "a's own update"),
+            ("other.test", "secret-of-b", 401, "b's secret on a"),
+        ] {
+            assert_eq!(post(addr, host, secret).await, status, "{what}");
+        }
         server.shutdown().await.unwrap();
     }
 }

@@ -42,6 +42,16 @@ pub fn shop_tenant(
     t
 }
 
+/// The buyer on `ws` asks the shop for a sword; returns the invoice payload the shop gave
+/// Telegram (`createInvoiceLink`).
+pub async fn buy_sword(telegram: &FakeTelegram, ws: &mut super::Ws) -> String {
+    let bought = super::ask_json(ws, r#"{"Type":"BuyRequest","Data":{"item":"sword"}}"#).await;
+    assert_eq!(bought["Type"], "BuyResponse", "{bought}");
+    assert_eq!(bought["Data"]["link"], INVOICE_LINK);
+    let invoice = telegram.calls_of("createInvoiceLink")[0].json();
+    invoice["payload"].as_str().unwrap().to_string()
+}
+
 /// Updates posted by Telegram to `path` with `secret`.
 pub fn webhook_at(path: &str, secret: &str) -> Updates {
     Updates::Webhook {
