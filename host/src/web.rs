@@ -49,6 +49,12 @@ impl Response {
     }
 
     /// Writes the response and shuts the connection down.
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Writes the response and shuts the write side down (`connection: close`).
     pub async fn write(self, stream: &mut TcpStream) -> std::io::Result<()> {
         let mut out = format!(
             "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\

@@ -1,6 +1,7 @@
-//! Webhooks are routed like connections: a tenant routed by `Host` wins over one on every host
-//! at the same path, so each bot's updates reach its own tenant and are checked against its own
-//! secret, whatever the order of the configuration.
+//! Webhooks at the edge. They are routed like connections: a tenant routed by `Host` wins over
+//! one on every host at the same path, so each bot's updates reach its own tenant and are
+//! checked against its own secret, whatever the order of the configuration. An oversized update
+//! gets its 413 even while its sender is still sending the body.
 
 mod common;
 
@@ -47,4 +48,33 @@ async fn a_webhook_goes_to_the_tenant_of_its_host_first() {
         }
         server.shutdown().await.unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_update_gets_its_413_while_still_sending() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut t = tenant("a", &["probe"]);
+    t.max_message_bytes = 64 << 10;
+    t.updates = Some(webhook_at(HOOK, "secret-of-a"));
+    let server = start(Config::new(vec![t])).await;
+    let body = vec![b'x'; 20 << 20];
+    let head = format!(
+        "POST {HOOK} HTTP/1.1\r\nHost: x\r\nX-Telegram-Bot-Api-Secret-Token: secret-of-a\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+        .write_all(&body)
+        .await
+        .expect("the whole body is read away, not reset");
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut response),
+    );
+    read.await.expect("an answer").expect("read");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
 }

@@ -1,6 +1,7 @@
 //! `POST <route><webhook_path>`: Telegram posts one `Update` per request. The secret header is
 //! checked first (401, and nothing runs), then the size (413 above the tenant's
-//! `max_message_bytes`, before reading the body); the update runs within the handler's
+//! `max_message_bytes`, before reading the body, which is then read away, bounded, so the
+//! sender gets the answer rather than a reset); the update runs within the handler's
 //! deadline and the answer is 200 — also when the handler failed, which is logged and counted,
 //! because Telegram would only send it again. 503 asks Telegram to retry an update that could
 //! not run at all (state store down, every call slot busy).
@@ -42,9 +43,37 @@ pub async fn serve(
         },
         Err(refusal) => refusal,
     };
+    // Refused before its body was read: the sender may still be sending it. Read it away
+    // (bounded) after answering, so the answer is not lost to a reset of the unread bytes.
+    let unread = !matches!(
+        response.status(),
+        StatusCode::OK | StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_REQUEST
+    );
     tokio::time::timeout(io_timeout, response.write(stream))
         .await
-        .map_err(|_| std::io::ErrorKind::TimedOut)?
+        .map_err(|_| std::io::ErrorKind::TimedOut)??;
+    if unread {
+        drain(stream, io_timeout).await;
+    }
+    Ok(())
+}
+
+/// Most bytes read away after an early refusal (a bound, whatever the sender announced).
+const DRAIN_BYTES: usize = 64 << 20;
+
+/// Reads and drops what the peer still sends, until it closes, [`DRAIN_BYTES`] or `within`.
+async fn drain(stream: &mut TcpStream, within: Duration) {
+    let reading = async {
+        let mut buf = vec![0u8; 64 << 10];
+        let mut total = 0;
+        while total < DRAIN_BYTES {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(within, reading).await;
 }
 
 /// The update in the request, or the refusal to answer with.
