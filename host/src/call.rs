@@ -97,6 +97,13 @@ pub struct Answer {
 }
 
 impl Answer {
+    fn of(component: &LoadedComponent, result: Result<Response, CallError>) -> Self {
+        Self {
+            component: Some(component.name.clone()),
+            result,
+        }
+    }
+
     fn refused(error: CallError) -> Self {
         Self {
             component: None,
@@ -117,7 +124,8 @@ impl Answer {
 
 /// Runs `call` on every component of `tenant` that handles its `Type`, in configuration
 /// order, stopping after a handler that asks to close the connection. A refusal before any
-/// component (origin, unknown `Type`, overload) is one answer with no component.
+/// component (origin, unknown `Type`) is one answer with no component; when every call slot is
+/// taken, each component that would have run answers `Overloaded` and none runs.
 /// `instances` are the caller's per-connection instances (for that lifecycle).
 pub async fn run(
     tenant: &Arc<Tenant>,
@@ -140,50 +148,40 @@ pub async fn run(
         return vec![Answer::refused(CallError::UnknownType(msg_type.into()))];
     }
     // Schemas first: a request no component accepts takes no call slot.
-    let mut answers: Vec<Answer> = Vec::with_capacity(handlers.len());
-    let mut accepted: Vec<&Arc<LoadedComponent>> = Vec::with_capacity(handlers.len());
-    for component in handlers {
-        match component
-            .api
-            .as_ref()
-            .map(|api| api.check(msg_type, call.data))
-        {
-            Some(Err(mismatch)) => {
-                count(tenant, msg_type, "invalid_data");
-                answers.push(Answer {
-                    component: Some(component.name.clone()),
-                    result: Err(CallError::InvalidData {
-                        msg_type: msg_type.to_string(),
-                        mismatch: mismatch.to_string(),
-                    }),
-                });
-            }
-            _ => accepted.push(component),
-        }
-    }
-    if accepted.is_empty() {
-        return answers;
-    }
-    let Some(permit) = tenant.admit().await else {
-        count(tenant, msg_type, "overloaded");
-        answers.push(Answer::refused(CallError::Overloaded));
-        return answers;
+    let mismatches: Vec<Option<String>> = handlers
+        .iter()
+        .map(|c| {
+            let api = c.api.as_ref()?;
+            api.check(msg_type, call.data).err().map(|m| m.to_string())
+        })
+        .collect();
+    let permit = if mismatches.iter().all(Option::is_some) {
+        None
+    } else {
+        tenant.admit().await
     };
-    for component in accepted {
-        let answer = invoke(tenant, &call, component, instances).await;
+    // In configuration order; a handler that asks to close the connection is the last.
+    let mut answers = Vec::with_capacity(handlers.len());
+    for (component, mismatch) in handlers.iter().zip(mismatches) {
+        let answer = match (mismatch, &permit) {
+            (Some(mismatch), _) => {
+                count(tenant, msg_type, "invalid_data");
+                let msg_type = msg_type.to_string();
+                let error = CallError::InvalidData { msg_type, mismatch };
+                Answer::of(component, Err(error))
+            }
+            (None, Some(_)) => invoke(tenant, &call, component, instances).await,
+            (None, None) => {
+                count(tenant, msg_type, "overloaded");
+                Answer::of(component, Err(CallError::Overloaded))
+            }
+        };
         let close = answer.close_requested().is_some();
         answers.push(answer);
         if close {
             break;
         }
     }
-    drop(permit);
-    // Fan-out answers in configuration order, whatever the schema check refused.
-    let order = |a: &Answer| {
-        let name = a.component.as_deref();
-        handlers.iter().position(|c| Some(&*c.name) == name)
-    };
-    answers.sort_by_key(order);
     answers
 }
 
@@ -229,10 +227,7 @@ async fn invoke(
             span.in_scope(|| info!(elapsed_us, error = %e, "call failed"));
         }
     }
-    Answer {
-        component: Some(component.name.clone()),
-        result: result.map_err(CallError::from),
-    }
+    Answer::of(component, result.map_err(CallError::from))
 }
 
 fn count(tenant: &Tenant, msg_type: &str, outcome: &str) {

@@ -212,8 +212,9 @@ pub async fn deliver(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
 }
 
 async fn run(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
-    let msg_type = update.msg_type(&tenant.handlers());
-    if tenant.handlers().for_type(&msg_type).is_empty() {
+    let table = tenant.handlers();
+    let msg_type = update.msg_type(&table);
+    if table.for_type(&msg_type).is_empty() {
         debug!(%msg_type, "no component claims this update");
         return Outcome::Unclaimed;
     }
@@ -247,7 +248,8 @@ async fn run(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
             Ok(reply) => {
                 debug!(component, reply = %reply.msg_type, "handled (reply dropped)")
             }
-            // Nothing ran: every call slot was taken and the queue full.
+            // Nothing ran: every call slot was taken and the queue full (admission comes
+            // before any component runs).
             Err(CallError::Overloaded) => {
                 warn!("no call slot: leaving the update for a retry");
                 claim.release().await;
