@@ -23,6 +23,8 @@ use crate::tenants::{Tenant, TokenBucket};
 pub struct Pending {
     tenant: Arc<Tenant>,
     bucket: TokenBucket,
+    /// What its request asked to resume (the `Auth` message may replace it).
+    resume: Requested,
 }
 
 /// What a frame before authentication produced.
@@ -38,17 +40,22 @@ pub enum FirstMessage {
 pub struct SignedIn {
     /// The session its initData yields.
     pub session: Session,
-    /// Its `resume`, when it had one (replaces the request's).
-    pub resume: Option<Requested>,
+    /// What to resume: the `Auth` message's `resume`, else the request's.
+    pub resume: Requested,
     /// The `AuthResponse` envelope.
     pub response: String,
 }
 
 impl Pending {
-    /// A connection of `tenant` waiting for its first message.
-    pub fn new(tenant: Arc<Tenant>) -> Self {
+    /// A connection of `tenant` waiting for its first message; `resume` is what its request
+    /// asked ([`resume::from_request`]).
+    pub fn new(tenant: Arc<Tenant>, resume: Requested) -> Self {
         let bucket = dispatch::new_bucket(&tenant);
-        Self { tenant, bucket }
+        Self {
+            tenant,
+            bucket,
+            resume,
+        }
     }
 
     /// The tenant.
@@ -97,7 +104,10 @@ impl Pending {
                 let data = format!(r#"{{"user":{user}}}"#);
                 FirstMessage::Authenticated(Box::new(SignedIn {
                     session,
-                    resume: resume.map(|v| resume::from_auth(Some(&v))),
+                    resume: match resume {
+                        Some(v) => resume::from_auth(Some(&v)),
+                        None => std::mem::replace(&mut self.resume, Ok(None)),
+                    },
                     response: envelope::reply("AuthResponse", &data, request.id),
                 }))
             }

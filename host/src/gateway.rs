@@ -248,7 +248,7 @@ impl Gateway {
                 let registered = connect::register(tenant.clone(), session, resume, None).await;
                 Connection::registered(registered, slot)
             }
-            None => Connection::pending(Pending::new(tenant.clone()), slot, resume),
+            None => Connection::pending(Pending::new(tenant.clone(), resume), slot),
         };
         Ok(Admitted {
             connection,

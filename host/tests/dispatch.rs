@@ -240,7 +240,7 @@ fn first_message(first: FirstMessage) -> Result<(Value, Session), Outcome> {
 #[tokio::test]
 async fn unauthenticated_until_auth_then_auth_response() {
     let tenant = load(authenticated_tenant()).await;
-    let mut pending = Pending::new(tenant.clone());
+    let mut pending = Pending::new(tenant.clone(), Ok(None));
     let msg = r#"{"Type":"WhoAmIRequest","Id":1}"#;
     let refused = first_message(pending.on_text(msg)).unwrap_err();
     assert_eq!(code(&refused), "unauthenticated");
@@ -270,7 +270,7 @@ async fn close_policy_failed_auth_is_4401_with_the_reason() {
         serde_json::json!({}),
         serde_json::json!({"initData": 7}),
     ] {
-        let mut pending = Pending::new(tenant.clone());
+        let mut pending = Pending::new(tenant.clone(), Ok(None));
         let auth = serde_json::json!({"Type": "Auth", "Data": data});
         let out = first_message(pending.on_text(&auth.to_string())).expect_err("refused");
         let close = out.close.expect("closed");

@@ -14,7 +14,6 @@ use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::info;
 
-use crate::capabilities::push::resume::Requested;
 use crate::capabilities::push::{Mailbox, Pushed};
 use crate::config::Timeouts;
 use crate::connect::{self, FirstMessage, Pending, Registered};
@@ -32,8 +31,6 @@ use socket::{Socket, Ws};
 pub struct Connection {
     phase: Phase,
     slot: ConnectionSlot,
-    /// The `Seq` the client resumes after (from the request; an `Auth` message may replace it).
-    resume: Requested,
     /// What to send before anything else (an authenticated connection's resume frames), and
     /// the close after them.
     first: Vec<String>,
@@ -66,7 +63,6 @@ impl Connection {
         let mut connection = Self {
             phase: Phase::SigningIn(registered.dispatcher.tenant().clone()),
             slot,
-            resume: Ok(None),
             first: Vec::new(),
             close: None,
         };
@@ -92,13 +88,11 @@ impl Connection {
         self.close = close;
     }
 
-    /// A connection that must authenticate by its first message; `resume` is what its
-    /// request asked ([`crate::capabilities::push::resume::from_request`]).
-    pub fn pending(pending: Pending, slot: ConnectionSlot, resume: Requested) -> Self {
+    /// A connection that must authenticate by its first message.
+    pub fn pending(pending: Pending, slot: ConnectionSlot) -> Self {
         Self {
             phase: Phase::Pending(pending),
             slot,
-            resume,
             first: Vec::new(),
             close: None,
         }
@@ -305,16 +299,14 @@ async fn sign_in(connection: &mut Connection, first: FirstMessage) -> Outcome {
     {
         return Outcome::close(Close::too_many_for_user());
     }
-    let resume = signed_in
-        .resume
-        .unwrap_or_else(|| std::mem::replace(&mut connection.resume, Ok(None)));
     let tenant = connection.tenant().clone();
     let signing_in = Phase::SigningIn(tenant.clone());
     let Phase::Pending(pending) = std::mem::replace(&mut connection.phase, signing_in) else {
         unreachable!("sign_in on a pending connection");
     };
     let bucket = pending.into_bucket();
-    let registered = connect::register(tenant, signed_in.session, resume, Some(bucket)).await;
+    let registered =
+        connect::register(tenant, signed_in.session, signed_in.resume, Some(bucket)).await;
     info!("authenticated");
     connection.ready(registered);
     Outcome::reply(signed_in.response)
