@@ -114,6 +114,20 @@ pub struct Ctx<'a, G> {
     pub caller: &'a CallerInfo,
 }
 
+impl<'a, G> Ctx<'a, G> {
+    /// The grant and the caller's tenant (the namespace it acts in), or the capability's
+    /// denial (a WIT error, never a trap) when the tenant does not have it.
+    pub fn granted<E>(&self, denied: impl FnOnce() -> E) -> Result<(&'a G, &'a str), E> {
+        match self.grant {
+            Some(grant) => Ok((grant, &self.caller.tenant)),
+            None => Err(denied()),
+        }
+    }
+}
+
+/// Why kv and push are denied: they are granted by the server's state store.
+pub const NO_STATE_STORE: &str = "this server has no state store";
+
 /// The linker's marker for a capability whose host functions run on a [`Ctx`] of `G`.
 pub struct Grant<G>(PhantomData<fn() -> G>);
 

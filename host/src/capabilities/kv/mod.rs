@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::Ctx;
+use super::{Ctx, NO_STATE_STORE};
 use crate::state::{KvError, KvStore, Quota};
 use crate::wit::extws::handler::kv;
 
@@ -37,12 +37,7 @@ fn to_wit(e: KvError) -> kv::KvError {
 impl Ctx<'_, KvGrant> {
     /// The grant and the namespace, or `unavailable` when the server has no store.
     fn grant(&self) -> Result<(&KvGrant, &str), kv::KvError> {
-        match self.grant {
-            Some(grant) => Ok((grant, &self.caller.tenant)),
-            None => Err(kv::KvError::Unavailable(
-                "this server has no state store".into(),
-            )),
-        }
+        self.granted(|| kv::KvError::Unavailable(NO_STATE_STORE.into()))
     }
 }
 

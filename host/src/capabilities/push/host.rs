@@ -4,7 +4,7 @@
 //! the user's history (which assigns its `Seq`) and delivered from there.
 
 use super::{PushError, PushGrant, Target, check_topic, envelope};
-use crate::capabilities::Ctx;
+use crate::capabilities::{Ctx, NO_STATE_STORE};
 use crate::wit::extws::handler::push;
 
 fn to_wit(e: PushError) -> push::PushError {
@@ -17,12 +17,7 @@ fn to_wit(e: PushError) -> push::PushError {
 impl Ctx<'_, PushGrant> {
     /// The grant and the tenant, or `unavailable` when the server has no push.
     fn grant(&self) -> Result<(&PushGrant, &str), push::PushError> {
-        match self.grant {
-            Some(grant) => Ok((grant, &self.caller.tenant)),
-            None => Err(push::PushError::Unavailable(
-                "this server has no state store".into(),
-            )),
-        }
+        self.granted(|| push::PushError::Unavailable(NO_STATE_STORE.into()))
     }
 
     fn subscription(&self, topic: String, on: bool) -> Result<(), push::PushError> {

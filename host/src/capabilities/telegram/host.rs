@@ -31,11 +31,10 @@ impl telegram::Host for Ctx<'_, BotApi> {
         method: String,
         params: String,
     ) -> Result<String, telegram::TelegramError> {
-        let Some(api) = self.grant else {
-            return Err(telegram::TelegramError::Denied(
-                "this tenant has no Bot API access ([tenant.telegram] is not configured)".into(),
-            ));
-        };
+        let (api, _) = self.granted(|| {
+            let why = "this tenant has no Bot API access ([tenant.telegram] is not configured)";
+            telegram::TelegramError::Denied(why.into())
+        })?;
         // Outside a call with a deadline (never the case today), a bounded default.
         let deadline = self
             .caller
