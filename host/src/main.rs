@@ -30,10 +30,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => {
             let config = Config::from_serve_args(&args)?;
             let prepared = Prepared::new(config).await?;
+            let shutdown = shutdown_signal()?;
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
                 .with_context(|| format!("binding {}", args.listen))?;
-            extws_wasm::run(listener, prepared, shutdown_signal()).await?;
+            extws_wasm::run(listener, prepared, shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Call(args) => {
@@ -97,18 +98,25 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Completes on SIGINT or SIGTERM. The handlers are installed here, before the server prints
+/// its listening line: a signal sent as soon as that line appears is a graceful shutdown, never
+/// the default action (killed by the signal).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

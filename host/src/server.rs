@@ -113,7 +113,6 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    eprintln!("listening on ws://{addr}");
     let (notify_shutdown, _) = broadcast::channel::<()>(1);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let gateway = prepared.gateway.clone();
@@ -123,7 +122,9 @@ pub async fn run(
         .then(|| tokio::spawn(crate::watch::watch(gateway.tenants.clone())));
     *prepared.pollers.lock().await = Pollers::start(&gateway.tenants.current());
     let prepared = Arc::new(prepared);
+    // SIGHUP's handler is in place before the line that tells the world we are up.
     let reloader = reload_on_sighup(&prepared);
+    eprintln!("listening on ws://{addr}");
     tokio::select! {
         () = accept_loop(&listener, &gateway, &notify_shutdown, &done_tx) => {}
         () = shutdown => info!("shutting down: no new connections, finishing in-flight messages"),

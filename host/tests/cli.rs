@@ -58,6 +58,21 @@ async fn serve_prints_one_listening_line_answers_and_stops_on_sigterm() {
     );
 }
 
+/// The listening line promises the server is up, signal handlers included: SIGTERM sent the
+/// moment it appears is a graceful exit (status 0), never death by the signal.
+#[test]
+fn sigterm_right_after_the_listening_line_is_a_graceful_exit() {
+    let calc = guest("calc");
+    for round in 0..10 {
+        let served = serve(&["--component", calc.to_str().unwrap(), "--no-auth"]);
+        let (status, stderr) = served.stop();
+        assert!(
+            status.success(),
+            "round {round}: exit status {status}; stderr {stderr:#?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_the_server_within_its_bound_while_clients_stop_reading() {
     use tokio::io::AsyncWriteExt;
