@@ -138,6 +138,20 @@ impl EmbeddedKv {
         new: &[u8],
         quota: Quota,
     ) -> Result<bool, KvError> {
+        self.compare_and_swap_ttl(ns, key, expected, new, None, quota)
+    }
+
+    /// [`Self::compare_and_swap`] that, on a match, also sets the TTL to `ttl_ms` (already
+    /// checked) in the same transaction; `None` keeps the key's TTL.
+    pub fn compare_and_swap_ttl(
+        &self,
+        ns: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+        ttl_ms: Option<u64>,
+        quota: Quota,
+    ) -> Result<bool, KvError> {
         self.write(ns, |w| {
             w.drop_if_expired(key)?;
             let current = w.read(key)?;
@@ -146,6 +160,7 @@ impl EmbeddedKv {
                 (Some((expiry, value)), Some(expected)) if value == expected => expiry,
                 _ => return Ok(false),
             };
+            let expiry = ttl_ms.map_or(expiry, |ttl| w.now.saturating_add(ttl));
             w.put(key, new, expiry, quota)?;
             Ok(true)
         })

@@ -161,18 +161,49 @@ impl KvStore {
         new: Vec<u8>,
         quota: Quota,
     ) -> Result<bool, KvError> {
+        self.swap(ns, key, expected, new, None, quota).await
+    }
+
+    /// [`Self::compare_and_swap`] that, on a match, also sets the key's TTL to `ttl`, in the
+    /// same atomic step: the value and its expiry are never apart, even when an operation that
+    /// timed out is applied later. The building block of leases ([`crate::state::lease`]).
+    pub async fn compare_and_swap_expiring(
+        &self,
+        ns: &str,
+        key: &str,
+        expected: Option<Vec<u8>>,
+        new: Vec<u8>,
+        ttl: Duration,
+        quota: Quota,
+    ) -> Result<bool, KvError> {
+        let ttl_ms = ttl_millis(ttl)?;
+        self.swap(ns, key, expected, new, Some(ttl_ms), quota).await
+    }
+
+    async fn swap(
+        &self,
+        ns: &str,
+        key: &str,
+        expected: Option<Vec<u8>>,
+        new: Vec<u8>,
+        ttl_ms: Option<u64>,
+        quota: Quota,
+    ) -> Result<bool, KvError> {
         check_ns_key(ns, key)?;
         check_value(&new)?;
         match self {
             KvStore::Embedded(db) => {
                 blocking(db, {
                     let (ns, key) = (ns.to_owned(), key.to_owned());
-                    move |db| db.compare_and_swap(&ns, &key, expected.as_deref(), &new, quota)
+                    move |db| {
+                        let expected = expected.as_deref();
+                        db.compare_and_swap_ttl(&ns, &key, expected, &new, ttl_ms, quota)
+                    }
                 })
                 .await
             }
             KvStore::Redis(r) => {
-                r.compare_and_swap(ns, key, expected.as_deref(), &new, quota)
+                r.compare_and_swap(ns, key, expected.as_deref(), &new, ttl_ms, quota)
                     .await
             }
         }

@@ -6,9 +6,11 @@
 //! * [`embedded`] — the default backend, a durable redb file under `--data-dir`, reopened
 //!   after an I/O error (`reopen`).
 //! * [`redis`] — the scale-out backend, shared by every node through one Redis server.
+//! * [`lease`] — claims with an owner and an expiry on either backend (exactly-once work).
 
 pub mod embedded;
 pub mod kv;
+pub mod lease;
 pub mod redis;
 mod redis_scripts;
 pub(crate) mod reopen;

@@ -172,23 +172,27 @@ impl RedisKv {
     }
 
     /// See [`super::KvStore::compare_and_swap`].
+    /// `ttl_ms` (already checked), if any, replaces the key's TTL on a match.
     pub async fn compare_and_swap(
         &self,
         ns: &str,
         key: &str,
         expected: Option<&[u8]>,
         new: &[u8],
+        ttl_ms: Option<u64>,
         quota: Quota,
     ) -> Result<bool, KvError> {
         let has = if expected.is_some() { b"1" } else { b"0" };
         let (max_k, max_b) = quota_args(quota);
-        let args: [&[u8]; 6] = [
+        let ttl = ttl_ms.map(|ms| ms.to_string()).unwrap_or_default();
+        let args: [&[u8]; 7] = [
             key.as_bytes(),
             has,
             expected.unwrap_or_default(),
             new,
             &max_k,
             &max_b,
+            ttl.as_bytes(),
         ];
         let reply = self
             .with_quota(&self.scripts.compare_and_swap, ns, key, &args, quota)

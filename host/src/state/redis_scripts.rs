@@ -112,7 +112,7 @@ return {'ok', new}
 "#;
 
 /// `ARGV[3]` = '1' if an expected value is given, `ARGV[4]` = it, `ARGV[5]` = new,
-/// `ARGV[6..7]` = quota.
+/// `ARGV[6..7]` = quota, `ARGV[8]` = the TTL in ms to set on a match ('': keep the key's).
 pub(super) const COMPARE_AND_SWAP: &str = r#"
 local k, data, v = ARGV[2], KEYS[4], ARGV[5]
 drop_if_expired(k)
@@ -127,6 +127,7 @@ if cur then dk, db = 0, #v - #cur end
 local o = over(dk, db, tonumber(ARGV[6]), tonumber(ARGV[7]))
 if o then return {'quota', o} end
 redis.call('SET', data, v)
+if ARGV[8] ~= '' then redis.call('ZADD', expiry, now + tonumber(ARGV[8]), k) end
 account(k, dk, db)
 return {'ok', '1'}
 "#;

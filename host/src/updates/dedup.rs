@@ -1,68 +1,77 @@
-//! At most once per tenant: an update's `update_id` is claimed in the state store before the
-//! update runs, and the claim is kept for a day. Telegram retries a webhook that did not get a
-//! 2xx and a poller that restarts sees unconfirmed updates again; two nodes on one Redis may
-//! both receive the same update. Whoever claims first runs it; everyone else sees a duplicate.
+//! Exactly once per tenant: before an update runs, its `update_id` is leased in the state store
+//! ([`crate::state::lease`]); once its handlers have run, the lease becomes "done" and is
+//! remembered for a day. Telegram retries a webhook that did not get a 2xx and a poller that
+//! restarts sees unconfirmed updates again; two nodes on one Redis may both receive the same
+//! update. Whoever takes the lease runs it; a retry while it runs (or after its owner vanished,
+//! until the lease expires) must come again later; a retry after it ran is a duplicate.
 //!
-//! Claims live in a namespace of their own (`telegram-updates:<tenant>`, which no tenant name
+//! Leases live in a namespace of their own (`telegram-updates:<tenant>`, which no tenant name
 //! can be), so guests never see them and they do not count against the tenant's quota.
 
 use std::time::Duration;
 
 use tracing::warn;
 
-use crate::state::{KvError, KvStore, Quota};
+use crate::state::lease::{self, Claimed, Lease};
+use crate::state::{KvError, KvStore};
 
-/// How long an update is remembered: Telegram gives up on an update well within a day.
+/// How long a finished update is remembered: Telegram gives up on an update well within a day.
 pub const REMEMBER: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a lease outlives its owner's last renewal: an update whose claim was lost (a
+/// stalled store that applied it late, a node that died while running it) runs on a retry
+/// that comes after this.
+pub const LEASE: Duration = Duration::from_secs(15);
 
 /// The namespace holding a tenant's claims.
 fn namespace(tenant: &str) -> String {
     format!("telegram-updates:{tenant}")
 }
 
-/// A claimed update: [`Claim::release`] gives it up again (it did not run).
-pub struct Claim {
-    held: Option<(KvStore, String, String)>,
+/// What claiming an update found.
+pub enum Claim {
+    /// This caller runs it, then [`Run::done`] (or [`Run::release`] if it did not run).
+    Run(Run),
+    /// It is running elsewhere, or its claim has not expired yet: it must come again.
+    Busy,
+    /// It ran before: not run again.
+    Duplicate,
 }
 
-/// Claims update `id` of `tenant`: `Some` if this caller is the first, `None` if it was
-/// claimed before. Without a state store there is nothing to remember with: every update is
-/// claimable (`serve` warns about this at startup).
-pub async fn claim(
-    store: Option<&KvStore>,
-    tenant: &str,
-    id: i64,
-) -> Result<Option<Claim>, KvError> {
+/// The right to run one update.
+pub struct Run {
+    lease: Option<Lease>,
+}
+
+/// Claims update `id` of `tenant`. Without a state store there is nothing to remember with:
+/// every update runs (`serve` warns about this at startup).
+pub async fn claim(store: Option<&KvStore>, tenant: &str, id: i64) -> Result<Claim, KvError> {
     let Some(store) = store else {
-        return Ok(Some(Claim { held: None }));
+        return Ok(Claim::Run(Run { lease: None }));
     };
-    let (ns, key) = (namespace(tenant), id.to_string());
-    // The compare-and-swap is the claim (atomic on both backends, across nodes on Redis); the
-    // `set` then only adds the TTL to the key this caller owns.
-    let first = store
-        .compare_and_swap(&ns, &key, None, b"1".to_vec(), Quota::UNLIMITED)
-        .await?;
-    if !first {
-        return Ok(None);
-    }
-    if let Err(e) = store
-        .set(&ns, &key, b"1".to_vec(), Some(REMEMBER), Quota::UNLIMITED)
-        .await
-    {
-        warn!(error = %e, "the update's claim has no expiry (it stays until deleted)");
-    }
-    Ok(Some(Claim {
-        held: Some((store.clone(), ns, key)),
-    }))
+    Ok(
+        match lease::acquire(store, &namespace(tenant), &id.to_string(), LEASE).await? {
+            Claimed::Acquired(lease) => Claim::Run(Run { lease: Some(lease) }),
+            Claimed::Busy => Claim::Busy,
+            Claimed::Done => Claim::Duplicate,
+        },
+    )
 }
 
-impl Claim {
-    /// Forgets the claim, so the update runs when it comes again.
-    pub async fn release(self) {
-        if let Some((kv, ns, key)) = self.held
-            && let Err(e) = kv.delete(&ns, &key).await
+impl Run {
+    /// The update ran: a retry of it is a duplicate from now on.
+    pub async fn done(self) {
+        if let Some(lease) = self.lease
+            && let Err(e) = lease.complete(REMEMBER).await
         {
-            warn!(error = %e, "could not release the update's claim: a retry will be skipped");
+            warn!(error = %e, "could not record the update as done: a retry after its lease expires would run it again");
+        }
+    }
+
+    /// The update did not run: it runs when it comes again.
+    pub async fn release(self) {
+        if let Some(lease) = self.lease {
+            lease.release().await;
         }
     }
 }

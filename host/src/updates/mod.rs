@@ -2,8 +2,8 @@
 //! [`webhook`] or fetched by its [`polling`] task — becomes a message of `Type`
 //! `telegram.<kind>` (`telegram.message`, `telegram.callback_query`,
 //! `telegram.pre_checkout_query`, ...) to the components that claim that Type, with the
-//! update's field as `Data` and its sender as `user`. Each update runs at most once per tenant
-//! ([`dedup`]), whichever node or path it arrives by.
+//! update's field as `Data` and its sender as `user`. Each update runs exactly once per tenant
+//! ([`dedup`]: a lease, done after the handlers ran), whichever node or path it arrives by.
 //!
 //! A handler acts on an update through the `telegram` import (`answerPreCheckoutQuery`,
 //! `sendMessage`, ...), which works the same in both modes and tells it the result; what it
@@ -26,6 +26,7 @@ use crate::handlers::HandlerTable;
 use crate::origin::Origin;
 use crate::runtime::ConnectionInstances;
 use crate::tenants::Tenant;
+use dedup::Claim;
 
 /// The prefix of every update `Type`.
 pub const TYPE_PREFIX: &str = "telegram.";
@@ -181,8 +182,9 @@ pub enum Outcome {
     Duplicate,
     /// No component claims its Type: acknowledged, counted.
     Unclaimed,
-    /// Not run and not recorded: the state store or every call slot was unavailable, so it
-    /// must come again (the webhook answers 503, the poller asks for it again).
+    /// Not run here: the state store or every call slot was unavailable, or it is running
+    /// elsewhere (its lease is held), so it must come again (the webhook answers 503, the
+    /// poller asks for it again).
     Retry,
 }
 
@@ -197,7 +199,7 @@ impl Outcome {
     }
 }
 
-/// Runs `update` on the tenant's components that claim it, at most once per tenant, within
+/// Runs `update` on the tenant's components that claim it, exactly once per tenant, within
 /// the tenant's deadline (plus the time to claim it in the store).
 pub async fn deliver(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
     let span = info_span!("update", id = update.id, kind = %update.kind);
@@ -218,14 +220,18 @@ async fn run(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
         debug!(%msg_type, "no component claims this update");
         return Outcome::Unclaimed;
     }
-    let claim = match dedup::claim(tenant.store(), &tenant.name, update.id).await {
-        Ok(Some(claim)) => claim,
-        Ok(None) => {
+    let run = match dedup::claim(tenant.store(), &tenant.name, update.id).await {
+        Ok(Claim::Run(run)) => run,
+        Ok(Claim::Duplicate) => {
             info!("already handled: not run again");
             return Outcome::Duplicate;
         }
+        Ok(Claim::Busy) => {
+            info!("being handled elsewhere (or its claim has not expired): leaving it for a retry");
+            return Outcome::Retry;
+        }
         Err(e) => {
-            warn!(error = %e, "cannot record the update as seen: leaving it for a retry");
+            warn!(error = %e, "cannot claim the update: leaving it for a retry");
             return Outcome::Retry;
         }
     };
@@ -252,12 +258,13 @@ async fn run(tenant: &Arc<Tenant>, update: &Update) -> Outcome {
             // before any component runs).
             Err(CallError::Overloaded) => {
                 warn!("no call slot: leaving the update for a retry");
-                claim.release().await;
+                run.release().await;
                 return Outcome::Retry;
             }
             Err(e) => info!(component, error = %e, "update handler failed"),
         }
     }
+    run.done().await;
     Outcome::Handled
 }
 
