@@ -26,7 +26,7 @@
 //!
 //! # Availability
 //!
-//! A [`ConnectionManager`] reconnects by itself; every operation is bounded by [`OP_TIMEOUT`],
+//! A [`ConnectionManager`] reconnects by itself ([`manager`]); every operation is bounded by [`OP_TIMEOUT`],
 //! so a dead Redis yields [`KvError::Unavailable`] instead of a hang, and operations succeed
 //! again once it is back. Scripts are sent by `EVALSHA` and reloaded when Redis lost them (a
 //! restart).
@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, Script};
+use redis::{FromRedisValue, IntoConnectionInfo as _, ProtocolVersion, Script};
 
 use super::redis_scripts::{COMPARE_AND_SWAP, DELETE, GET, INCREMENT, LIST, PRELUDE, SET};
 use super::types::{KvError, Quota, quota_exceeded};
@@ -45,6 +45,8 @@ use super::types::{KvError, Quota, quota_exceeded};
 pub const OP_TIMEOUT: Duration = Duration::from_secs(1);
 /// Longest the first connection at startup may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest pause between two attempts to reconnect to a Redis that went away.
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
 
 /// The scripts, hashed once.
 struct Scripts {
@@ -80,26 +82,8 @@ pub struct RedisKv {
 impl RedisKv {
     /// Connects to `url` and checks Redis answers; an error if it does not within a few seconds.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url).with_context(|| format!("bad Redis URL {url}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(OP_TIMEOUT))
-            .set_response_timeout(Some(OP_TIMEOUT))
-            .set_number_of_retries(3)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let connect = async {
-            let mut conn = ConnectionManager::new_with_config(client, config).await?;
-            redis::cmd("PING").query_async::<()>(&mut conn).await?;
-            Ok::<_, redis::RedisError>(conn)
-        };
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, connect)
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!("Redis at {url} did not answer within {CONNECT_TIMEOUT:?}")
-            })?
-            .with_context(|| format!("connecting to Redis at {url}"))?;
         Ok(RedisKv {
-            conn,
+            conn: manager(url).await?,
             scripts: Arc::new(Scripts::new()),
         })
     }
@@ -290,6 +274,39 @@ impl RedisKv {
             ))),
         }
     }
+}
+
+/// A connection to `url` that reconnects by itself the moment Redis drops it (RESP3: the
+/// connection is told of the disconnect, instead of learning it from the next request, which
+/// would fail), retrying without end at most [`RECONNECT_MAX_DELAY`] apart, so the first
+/// request after Redis comes back succeeds. A request made while Redis is away waits for the
+/// reconnection within its own timeout. Checks Redis answers now; an error if it does not
+/// within a few seconds. Every Redis client of the server is made here (needs Redis ≥ 6).
+pub(crate) async fn manager(url: &str) -> anyhow::Result<ConnectionManager> {
+    let info = url
+        .into_connection_info()
+        .with_context(|| format!("bad Redis URL {url}"))?;
+    let resp3 = info
+        .redis_settings()
+        .clone()
+        .set_protocol(ProtocolVersion::RESP3);
+    let client = redis::Client::open(info.set_redis_settings(resp3))
+        .with_context(|| format!("bad Redis URL {url}"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(OP_TIMEOUT))
+        .set_response_timeout(Some(OP_TIMEOUT))
+        .set_number_of_retries(usize::MAX)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(RECONNECT_MAX_DELAY);
+    let connect = async {
+        let mut conn = ConnectionManager::new_with_config(client, config).await?;
+        redis::cmd("PING").query_async::<()>(&mut conn).await?;
+        Ok::<_, redis::RedisError>(conn)
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, connect)
+        .await
+        .map_err(|_| anyhow::anyhow!("Redis at {url} did not answer within {CONNECT_TIMEOUT:?}"))?
+        .with_context(|| format!("connecting to Redis at {url}"))
 }
 
 /// The quota as script arguments (decimal strings).

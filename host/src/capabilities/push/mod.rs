@@ -107,12 +107,7 @@ impl Bus {
     /// resubscribes after Redis comes back).
     pub async fn redis(url: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
-        let publisher = tokio::time::timeout(
-            Duration::from_secs(5),
-            redis::aio::ConnectionManager::new(client.clone()),
-        )
-        .await
-        .map_err(|_| anyhow::anyhow!("connecting to {url}: timed out"))??;
+        let publisher = crate::state::redis::manager(url).await?;
         let hub = Arc::new(Hub::default());
         tokio::spawn(subscribe_forever(client, hub.clone()));
         Ok(Self::Redis { hub, publisher })
