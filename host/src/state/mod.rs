@@ -6,12 +6,14 @@
 //! * [`embedded`] — the default backend, a durable redb file under `--data-dir`, reopened
 //!   after an I/O error (`reopen`).
 //! * [`redis`] — the scale-out backend, shared by every node through one Redis server.
+//! * [`redis_link`] — every connection to Redis: reconnecting at once, bounded.
 //! * [`lease`] — claims with an owner and an expiry on either backend (exactly-once work).
 
 pub mod embedded;
 pub mod kv;
 pub mod lease;
 pub mod redis;
+pub mod redis_link;
 mod redis_scripts;
 pub(crate) mod reopen;
 pub mod types;

@@ -26,27 +26,21 @@
 //!
 //! # Availability
 //!
-//! A [`ConnectionManager`] reconnects by itself ([`manager`]); every operation is bounded by [`OP_TIMEOUT`],
-//! so a dead Redis yields [`KvError::Unavailable`] instead of a hang, and operations succeed
-//! again once it is back. Scripts are sent by `EVALSHA` and reloaded when Redis lost them (a
+//! The connection reconnects by itself and bounds every operation ([`Link`]): a dead Redis
+//! yields [`KvError::Unavailable`] instead of a hang, and operations succeed again as soon as
+//! it is back. Scripts are sent by `EVALSHA` and reloaded when Redis lost them (a
 //! restart).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, IntoConnectionInfo as _, ProtocolVersion, Script};
+use redis::{FromRedisValue, Script};
+
+use super::redis_link::Link;
 
 use super::redis_scripts::{COMPARE_AND_SWAP, DELETE, GET, INCREMENT, LIST, PRELUDE, SET};
 use super::types::{KvError, Quota, quota_exceeded};
 
-/// Longest any one operation may take, connecting included.
-pub const OP_TIMEOUT: Duration = Duration::from_secs(1);
-/// Longest the first connection at startup may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest pause between two attempts to reconnect to a Redis that went away.
-const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
+pub use super::redis_link::OP_TIMEOUT;
 
 /// The scripts, hashed once.
 struct Scripts {
@@ -75,7 +69,7 @@ impl Scripts {
 /// The Redis-backed store; cheap to clone (one shared, self-reconnecting connection).
 #[derive(Clone)]
 pub struct RedisKv {
-    conn: ConnectionManager,
+    link: Link,
     scripts: Arc<Scripts>,
 }
 
@@ -83,23 +77,22 @@ impl RedisKv {
     /// Connects to `url` and checks Redis answers; an error if it does not within a few seconds.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         Ok(RedisKv {
-            conn: manager(url).await?,
+            link: Link::connect(url).await?,
             scripts: Arc::new(Scripts::new()),
         })
     }
 
     /// The shared connection (the push history uses it too).
-    pub(crate) fn connection(&self) -> ConnectionManager {
-        self.conn.clone()
+    pub(crate) fn link(&self) -> &Link {
+        &self.link
     }
 
     /// Whether Redis answers a PING (readiness).
     pub async fn ping(&self) -> Result<(), KvError> {
-        let mut conn = self.conn.clone();
-        redis::cmd("PING")
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(|e| KvError::Unavailable(e.to_string()))
+        let mut conn = self.link.connection();
+        let ping = redis::cmd("PING");
+        let ping = ping.query_async::<()>(&mut conn);
+        self.link.bounded(ping).await.map_err(KvError::Unavailable)
     }
 
     /// See [`super::KvStore::get`].
@@ -244,7 +237,7 @@ impl RedisKv {
         }
     }
 
-    /// Runs `script` for namespace `ns` (and `key`'s value key, if any) within [`OP_TIMEOUT`];
+    /// Runs `script` for namespace `ns` (and `key`'s value key, if any), bounded by [`Link`];
     /// `args` are `ARGV[2..]` (`ARGV[1]` is the namespace's value-key prefix).
     async fn eval<T: FromRedisValue>(
         &self,
@@ -265,48 +258,10 @@ impl RedisKv {
         for arg in args {
             inv.arg(*arg);
         }
-        let mut conn = self.conn.clone();
-        match tokio::time::timeout(OP_TIMEOUT, inv.invoke_async(&mut conn)).await {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(e)) => Err(KvError::Unavailable(format!("redis: {e}"))),
-            Err(_) => Err(KvError::Unavailable(format!(
-                "redis did not answer within {OP_TIMEOUT:?}"
-            ))),
-        }
+        let mut conn = self.link.connection();
+        let run = inv.invoke_async(&mut conn);
+        self.link.bounded(run).await.map_err(KvError::Unavailable)
     }
-}
-
-/// A connection to `url` that reconnects by itself the moment Redis drops it (RESP3: the
-/// connection is told of the disconnect, instead of learning it from the next request, which
-/// would fail), retrying without end at most [`RECONNECT_MAX_DELAY`] apart, so the first
-/// request after Redis comes back succeeds. A request made while Redis is away waits for the
-/// reconnection within its own timeout. Checks Redis answers now; an error if it does not
-/// within a few seconds. Every Redis client of the server is made here (needs Redis ≥ 6).
-pub(crate) async fn manager(url: &str) -> anyhow::Result<ConnectionManager> {
-    let info = url
-        .into_connection_info()
-        .with_context(|| format!("bad Redis URL {url}"))?;
-    let resp3 = info
-        .redis_settings()
-        .clone()
-        .set_protocol(ProtocolVersion::RESP3);
-    let client = redis::Client::open(info.set_redis_settings(resp3))
-        .with_context(|| format!("bad Redis URL {url}"))?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(OP_TIMEOUT))
-        .set_response_timeout(Some(OP_TIMEOUT))
-        .set_number_of_retries(usize::MAX)
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(RECONNECT_MAX_DELAY);
-    let connect = async {
-        let mut conn = ConnectionManager::new_with_config(client, config).await?;
-        redis::cmd("PING").query_async::<()>(&mut conn).await?;
-        Ok::<_, redis::RedisError>(conn)
-    };
-    tokio::time::timeout(CONNECT_TIMEOUT, connect)
-        .await
-        .map_err(|_| anyhow::anyhow!("Redis at {url} did not answer within {CONNECT_TIMEOUT:?}"))?
-        .with_context(|| format!("connecting to Redis at {url}"))
 }
 
 /// The quota as script arguments (decimal strings).

@@ -88,7 +88,7 @@ pub enum Bus {
         /// This server's hub.
         hub: Arc<Hub>,
         /// Connection for PUBLISH.
-        publisher: redis::aio::ConnectionManager,
+        publisher: crate::state::redis_link::Link,
     },
 }
 
@@ -107,7 +107,7 @@ impl Bus {
     /// resubscribes after Redis comes back).
     pub async fn redis(url: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
-        let publisher = crate::state::redis::manager(url).await?;
+        let publisher = crate::state::redis_link::Link::connect(url).await?;
         let hub = Arc::new(Hub::default());
         tokio::spawn(subscribe_forever(client, hub.clone()));
         Ok(Self::Redis { hub, publisher })
@@ -140,17 +140,15 @@ impl Bus {
             }
             Self::Redis { publisher, .. } => {
                 let channel = channel(tenant, target);
-                let mut publisher = publisher.clone();
+                let mut conn = publisher.connection();
                 let mut command = redis::cmd("PUBLISH");
                 command.arg(channel).arg(envelope);
-                let publish = command.query_async::<i64>(&mut publisher);
-                match tokio::time::timeout(Duration::from_secs(1), publish).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(PushError::Unavailable(e.to_string())),
-                    Err(_) => Err(PushError::Unavailable(
-                        "redis did not answer in time".into(),
-                    )),
-                }
+                let publish = command.query_async::<i64>(&mut conn);
+                publisher
+                    .bounded(publish)
+                    .await
+                    .map_err(PushError::Unavailable)?;
+                Ok(())
             }
         }
     }
@@ -199,6 +197,9 @@ fn deliver_message(hub: &Hub, channel: &str, payload: &str) {
     }
 }
 
+/// Feeds `hub` from Redis pub/sub for as long as the server runs. Messages published while it
+/// is not subscribed never reach this server: after every (re)subscription the hub is told,
+/// so connected users catch up from the history ([`Hub::may_have_lost`]).
 async fn subscribe_forever(client: redis::Client, hub: Arc<Hub>) {
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -210,6 +211,7 @@ async fn subscribe_forever(client: redis::Client, hub: Arc<Hub>) {
                     .is_ok()
                 {
                     backoff = Duration::from_millis(100);
+                    hub.may_have_lost();
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
                         let Ok(payload) = message.get_payload::<String>() else {

@@ -16,12 +16,11 @@
 use std::sync::Arc;
 
 use redis::Script;
-use redis::aio::ConnectionManager;
 
 use super::{HistoryPolicy, HistoryRead};
 use crate::capabilities::push::{PushError, sequenced_channel};
 use crate::state::RedisKv;
-use crate::state::redis::OP_TIMEOUT;
+use crate::state::redis_link::Link;
 
 /// `KEYS[1]` = seq, `KEYS[2]` = log; `ARGV[1]` = size, `ARGV[2]` = TTL (ms), `ARGV[3]` = the
 /// envelope without its closing brace, `ARGV[4]` = the channel. Returns the `Seq`.
@@ -75,7 +74,7 @@ return out
 /// The Redis history; cheap to clone.
 #[derive(Clone)]
 pub struct RedisHistory {
-    conn: ConnectionManager,
+    link: Link,
     scripts: Arc<(Script, Script)>,
 }
 
@@ -83,7 +82,7 @@ impl RedisHistory {
     /// Over `kv`'s connection.
     pub fn new(kv: &RedisKv) -> Self {
         Self {
-            conn: kv.connection(),
+            link: kv.link().clone(),
             scripts: Arc::new((Script::new(APPEND), Script::new(READ))),
         }
     }
@@ -139,23 +138,27 @@ impl RedisHistory {
     /// Users with a history and entries kept, over every tenant (a `SCAN`: for tools and
     /// benchmarks, not for serving).
     pub async fn usage(&self) -> Result<(u64, u64), PushError> {
-        let unavailable = |e: redis::RedisError| PushError::Unavailable(format!("redis: {e}"));
-        let mut conn = self.conn.clone();
+        let unavailable = PushError::Unavailable;
+        let mut conn = self.link.connection();
         let (mut cursor, mut users, mut entries) = (0u64, 0u64, 0u64);
         loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
                 .arg("MATCH")
                 .arg("extws:*:plog:*")
                 .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
+                .arg(1000);
+            let (next, keys): (u64, Vec<String>) = self
+                .link
+                .bounded(scan.query_async(&mut conn))
                 .await
                 .map_err(unavailable)?;
             for key in keys {
-                let len: u64 = redis::cmd("LLEN")
-                    .arg(&key)
-                    .query_async(&mut conn)
+                let mut llen = redis::cmd("LLEN");
+                llen.arg(&key);
+                let len: u64 = self
+                    .link
+                    .bounded(llen.query_async(&mut conn))
                     .await
                     .map_err(unavailable)?;
                 users += 1;
@@ -172,14 +175,9 @@ impl RedisHistory {
         &self,
         inv: redis::ScriptInvocation<'_>,
     ) -> Result<T, PushError> {
-        let mut conn = self.conn.clone();
-        match tokio::time::timeout(OP_TIMEOUT, inv.invoke_async(&mut conn)).await {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(e)) => Err(PushError::Unavailable(format!("redis: {e}"))),
-            Err(_) => Err(PushError::Unavailable(format!(
-                "redis did not answer within {OP_TIMEOUT:?}"
-            ))),
-        }
+        let mut conn = self.link.connection();
+        let run = inv.invoke_async(&mut conn);
+        self.link.bounded(run).await.map_err(PushError::Unavailable)
     }
 }
 
