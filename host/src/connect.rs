@@ -8,6 +8,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::watch;
+
 use tracing::{debug, info, warn};
 
 use crate::auth::{AUTH_MESSAGE_TYPE, Session};
@@ -138,6 +140,10 @@ pub struct Registered {
     pub first: Vec<String>,
     /// Close after sending them (a refused resume).
     pub close: Option<Close>,
+    /// Wakes up when pushes to this connection's user may have been lost on their way to
+    /// this server: it then catches up from the history ([`catch_up`]). `None` without a user
+    /// or a history.
+    pub losses: Option<watch::Receiver<u64>>,
 }
 
 /// Registers an authenticated connection of `tenant`: its push mailbox, its resume plan, its
@@ -154,8 +160,12 @@ pub async fn register(
     }
     let mut plan = resume.clone().map(|_| Plan::default());
     let mut mailbox = None;
+    let mut losses = None;
     if let Some(push) = &tenant.capabilities().push {
         let user = session.user.as_ref().map(|u| u.id);
+        if user.is_some() && push.history_policy.enabled() {
+            losses = Some(push.bus.hub().losses());
+        }
         let registered = push.bus.hub().register(tenant.name.clone(), user);
         if let (Ok(Some(after)), Some(user)) = (&resume, user) {
             plan = replay_plan(push, &tenant.name, user, *after).await;
@@ -184,7 +194,21 @@ pub async fn register(
         floor,
         first,
         close,
+        losses,
     }
+}
+
+/// What a connection of `tenant`'s `user` that has had every push up to `after` sends to catch
+/// up when pushes may have been lost on their way to it: the history's entries after `after`
+/// (after a `ResumeGap` if it no longer reaches back that far, or cannot be read now), and the
+/// new floor. `None` when the tenant keeps no history (its pushes are best-effort).
+pub async fn catch_up(tenant: &Tenant, user: i64, after: u64) -> Option<Plan> {
+    let push = tenant.capabilities().push.as_ref()?;
+    if !push.history_policy.enabled() {
+        return None;
+    }
+    // A Seq ahead of the history cannot happen here (it was delivered from it): keep quiet.
+    replay_plan(push, &tenant.name, user, after).await.ok()
 }
 
 /// What a client of `tenant`'s `user` resuming after `after` gets before live pushes.

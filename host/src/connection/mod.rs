@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{FutureExt as _, SinkExt, StreamExt};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::info;
 
@@ -22,6 +22,7 @@ use crate::runtime::Hook;
 use crate::shutdown::Shutdown;
 use crate::tenants::{ConnectionSlot, Tenant};
 
+mod catch_up;
 mod socket;
 
 use socket::{Socket, Ws};
@@ -52,8 +53,10 @@ struct Ready {
     dispatcher: Dispatcher,
     /// Pushes for this connection (when the server has push).
     mailbox: Option<Mailbox>,
-    /// Live pushes with a `Seq` up to this were replayed already.
+    /// Live pushes with a `Seq` up to this were replayed or sent already (0: none yet).
     floor: u64,
+    /// Wakes up when pushes may have been lost on their way here ([`catch_up`]).
+    losses: Option<watch::Receiver<u64>>,
 }
 
 impl Connection {
@@ -78,11 +81,13 @@ impl Connection {
             floor,
             first,
             close,
+            losses,
         } = registered;
         self.phase = Phase::Ready(Ready {
             dispatcher,
             mailbox,
             floor,
+            losses,
         });
         self.first = first;
         self.close = close;
@@ -173,9 +178,9 @@ async fn serve(
             Some(frame) => frame,
             None => {
                 let authenticated = connection.authenticated();
-                let (mailbox, floor) = match &mut connection.phase {
-                    Phase::Ready(r) => (r.mailbox.as_mut(), r.floor),
-                    _ => (None, 0),
+                let (mailbox, losses) = match &mut connection.phase {
+                    Phase::Ready(r) => (r.mailbox.as_mut(), r.losses.as_mut()),
+                    _ => (None, None),
                 };
                 let overflow = mailbox.as_ref().map(|m| m.overflowed.clone());
                 tokio::select! {
@@ -189,15 +194,14 @@ async fn serve(
                         continue;
                     }
                     () = shutdown.recv() => return Ok(Some(Close::shutting_down())),
-                    Some(Pushed { seq, text }) = next_push(mailbox) => {
-                        if seq.is_some_and(|seq| seq <= floor) {
-                            continue; // replayed already
+                    Some(pushed) = next_push(mailbox) => {
+                        if let Some(close) = catch_up::push(socket, connection, pushed, overflow).await? {
+                            return Ok(Some(close));
                         }
-                        tokio::select! {
-                            sent = socket.ws.send(Message::text(text)) => sent?,
-                            () = notified(overflow) => return Ok(Some(Close::slow_consumer())),
-                            () = tokio::time::sleep(timeouts.push_send) => return Ok(Some(Close::slow_consumer())),
-                        }
+                        continue;
+                    }
+                    () = lost(losses) => {
+                        catch_up::fill(socket, connection).await?;
                         continue;
                     }
                     () = notified(overflow.clone()) => return Ok(Some(Close::slow_consumer())),
@@ -330,6 +334,17 @@ async fn next_push(mailbox: Option<&mut Mailbox>) -> Option<Pushed> {
         Some(m) => m.messages.recv().await,
         None => std::future::pending().await,
     }
+}
+
+/// Resolves when pushes may have been lost; never without a receiver (or once the hub is
+/// gone).
+async fn lost(losses: Option<&mut watch::Receiver<u64>>) {
+    if let Some(l) = losses
+        && l.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }
 
 /// Resolves when `signal` is notified; never without one.

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::Target;
 
@@ -51,10 +51,22 @@ struct Entry {
 }
 
 /// The connections of this server that can receive pushes.
-#[derive(Default)]
 pub struct Hub {
     next: AtomicU64,
     entries: Mutex<HashMap<ConnectionId, Entry>>,
+    /// Bumped when pushes may have been lost on their way to this server (its pub/sub
+    /// subscription was down): connections then catch up from the history.
+    losses: watch::Sender<u64>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            next: AtomicU64::new(0),
+            entries: Mutex::default(),
+            losses: watch::Sender::new(0),
+        }
+    }
 }
 
 impl Hub {
@@ -112,6 +124,17 @@ impl Hub {
                 entry.overflowed.notify_one();
             }
         }
+    }
+
+    /// Says that pushes may have been lost on their way to this server (after its pub/sub
+    /// subscription came back): every [`Hub::losses`] receiver wakes up.
+    pub fn may_have_lost(&self) {
+        self.losses.send_modify(|n| *n += 1);
+    }
+
+    /// Wakes up after each [`Hub::may_have_lost`] from now on.
+    pub fn losses(&self) -> watch::Receiver<u64> {
+        self.losses.subscribe()
     }
 
     /// Connections registered right now.
