@@ -66,6 +66,8 @@ export class TimeoutError extends Error {
 const CLOSE_UNAUTHENTICATED = 4401;
 /** The server refused the resume Seq (malformed, or ahead of the user's latest). */
 const CLOSE_BAD_RESUME = 4400;
+/** The client closes with this to resume after a hole in the Seqs of its pushes. */
+const CLOSE_RESUME_HOLE = 4000;
 
 const DEFAULTS = {
   transport: undefined, // "subprotocol" when initData is given, else "none"
@@ -138,6 +140,8 @@ export class ExtwsClient {
   #connecting = null; // { resolve, reject } of the connect() in progress
   #everOpened = false;
   #lastSeq = null; // the newest Seq received (pushes to the user), or null
+  #afterGap = false; // a ResumeGap came and no Seq since: the next Seq may jump
+  #resuming = null; // the socket being closed to resume after a hole in the Seqs
   // Messages (and a close) that arrive in the same task as the opening, held until the next
   // one: the code awaiting connect() registers its handlers first. The server writes the
   // AuthResponse, a resume's replay and its error together, so they may come in one read.
@@ -387,9 +391,20 @@ export class ExtwsClient {
   }
 
   #dispatch(message) {
-    if (Number.isSafeInteger(message.Seq) && (this.#lastSeq === null || message.Seq > this.#lastSeq)) {
-      this.#lastSeq = message.Seq;
+    if (Number.isSafeInteger(message.Seq)) {
+      // A user's Seqs are consecutive within a history, so a Seq above the next one means
+      // pushes were lost on the way (the server fills such holes itself; this is the client's
+      // own check). Resume from the last one instead: the replay brings this push too. After
+      // a ResumeGap, the next Seq may jump: the server has said what was lost.
+      const hole = this.#lastSeq !== null && message.Seq > this.#lastSeq + 1 && !this.#afterGap;
+      if (hole && this.#opts.resume) {
+        this.#resumeAfterHole(message.Seq);
+        return;
+      }
+      this.#afterGap = false;
+      if (this.#lastSeq === null || message.Seq > this.#lastSeq) this.#lastSeq = message.Seq;
     }
+    if (message.Type === "ResumeGap") this.#afterGap = true;
     const entry = typeof message.Id === "number" ? this.#pending.get(message.Id) : undefined;
     if (entry && entry.sent) {
       this.#pending.delete(message.Id);
@@ -404,6 +419,14 @@ export class ExtwsClient {
     }
     const keys = message.Type === "ResumeGap" ? [message.Type, "gap", "*"] : [message.Type, "*"];
     this.#emit(keys, message);
+  }
+
+  /** Drops this socket (and every push it still brings) and resumes from the last Seq. */
+  #resumeAfterHole(seq) {
+    const ws = this.#ws;
+    if (!ws || this.#resuming === ws) return;
+    this.#resuming = ws;
+    ws.close(CLOSE_RESUME_HOLE, `pushes ${this.#lastSeq + 1}..${seq - 1} missing: resuming`);
   }
 
   #emit(keys, message) {
