@@ -188,3 +188,33 @@ pub fn message(from: i64, text: &str) -> Value {
         "chat": {"id": from, "type": "private"},
     })
 }
+
+/// How long the real Bot API takes to answer a `sendMessage`, about: what [`slow_bot_api`]
+/// waits before each answer.
+pub const BOT_API_LATENCY: Duration = Duration::from_millis(150);
+
+/// A Bot API stand-in that answers every call `{"ok": true, ...}` after [`BOT_API_LATENCY`],
+/// as the real one does (the host's flood limits must leave room for the request itself).
+pub async fn slow_bot_api() -> FakeHttp {
+    FakeHttp::start(|call| {
+        let sent = ok(json!({"message_id": 1, "date": 0, "chat": call.json()["chat_id"]}));
+        Reply::After(BOT_API_LATENCY, Box::new(sent))
+    })
+    .await
+}
+
+/// The most requests among `calls` that arrived within any sliding `window` (measured at the
+/// receiving server, as Telegram counts).
+pub fn most_in_window(calls: &[Recorded], window: Duration) -> usize {
+    let mut times: Vec<std::time::Instant> = calls.iter().map(|c| c.at).collect();
+    times.sort();
+    let mut first = 0;
+    let mut most = 0;
+    for (last, t) in times.iter().enumerate() {
+        while *t - times[first] >= window {
+            first += 1;
+        }
+        most = most.max(last + 1 - first);
+    }
+    most
+}
