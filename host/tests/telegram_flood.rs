@@ -80,6 +80,19 @@ fn sent_and_refused(replies: &[Value]) -> (usize, usize) {
     (sent, refused)
 }
 
+/// How many calls sent their request: every one not refused before sending. (Whether each was
+/// also answered in time is the first test's point; on a loaded machine a reply may come too
+/// late, as `outcome unknown`.)
+fn left_the_host(replies: &[Value]) -> usize {
+    let not_sent = |r: &&Value| {
+        r["error"]["kind"] == "rate_limited"
+            || r["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("not sent"))
+    };
+    replies.len() - replies.iter().filter(not_sent).count()
+}
+
 /// A burst near the limit: the calls that got a slot in time are answered `sent`, and every
 /// message Telegram received was reported sent; those whose slot comes too late to send and
 /// hear back before the deadline are refused with `rate_limited` before anything is sent.
@@ -125,7 +138,7 @@ async fn telegram_never_sees_more_than_30_messages_in_a_second() {
     )]))
     .await;
     let replies = burst(&server.url("/"), 1..101).await;
-    let (sent, _) = sent_and_refused(&replies);
+    let sent = left_the_host(&replies);
     let calls = api.calls();
     assert_eq!(calls.len(), sent);
     let most = most_in_window(&calls, Duration::from_secs(1));
@@ -161,8 +174,7 @@ async fn two_nodes_share_the_bot_limit_through_redis() {
     let servers = nodes(&api, &redis.url(), 2, Duration::from_millis(2500)).await;
     let (one, two) = (servers[0].url("/"), servers[1].url("/"));
     let (a, b) = tokio::join!(burst(&one, 1..41), burst(&two, 101..141));
-    let (sent_a, _) = sent_and_refused(&a);
-    let (sent_b, _) = sent_and_refused(&b);
+    let (sent_a, sent_b) = (left_the_host(&a), left_the_host(&b));
     let calls = api.calls();
     assert_eq!(calls.len(), sent_a + sent_b);
     let most = most_in_window(&calls, Duration::from_secs(1));

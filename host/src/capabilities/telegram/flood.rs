@@ -23,6 +23,10 @@ const MARGIN: Duration = Duration::from_millis(50);
 pub const BURST: usize = 28;
 /// The window [`BURST`] is counted in: Telegram's second and a margin for lateness.
 pub const WINDOW: Duration = Duration::from_millis(1200);
+/// Longest a message may leave after its slot (not counting the time connecting takes, which
+/// the margin covers) before it is refused instead: a busy host must not send a whole window's
+/// messages late, into the next window.
+pub const LATE: Duration = Duration::from_millis(100);
 /// Between two messages to one private chat.
 pub const PER_CHAT: Duration = Duration::from_secs(1).saturating_add(MARGIN);
 /// Between two messages to one group or channel (20 a minute).

@@ -10,24 +10,20 @@
 
 pub mod flood;
 pub mod host;
+mod request;
 pub mod settings;
 pub mod shared;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http_body_util::BodyExt as _;
-
 use crate::capabilities::http::allow::Target;
-use crate::capabilities::http::client;
 use flood::{Chat, Flood, RoundTrip};
 use shared::{Limiter, Refused, SharedFlood};
 
 /// Where Telegram's Bot API is, unless a tenant says otherwise.
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
-
-/// Largest Bot API answer read (Telegram's own answers are far smaller).
-const MAX_ANSWER_BYTES: usize = 4 << 20;
 
 /// `[tenant.telegram] updates`, or `--telegram-updates`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -107,7 +103,7 @@ pub struct BotApi {
     target: Target,
     methods: BTreeSet<String>,
     flood: Limiter,
-    round_trip: RoundTrip,
+    round_trip: Arc<RoundTrip>,
 }
 
 /// `unavailable`, nothing having left.
@@ -151,7 +147,7 @@ impl BotApi {
             target,
             methods,
             flood: Limiter::Local(Flood::default()),
-            round_trip: RoundTrip::default(),
+            round_trip: Arc::default(),
         })
     }
 
@@ -168,7 +164,7 @@ impl BotApi {
             target: self.target.clone(),
             methods: self.methods.clone(),
             flood,
-            round_trip: RoundTrip::default(),
+            round_trip: Arc::default(),
         }
     }
 
@@ -234,9 +230,11 @@ impl BotApi {
         if !wait.is_zero() && Instant::now() + wait + expected > give_up {
             return Err(TelegramError::RateLimited(flood::seconds_until(wait)));
         }
-        tokio::time::sleep(wait).await;
+        let slot = Instant::now() + wait;
+        tokio::time::sleep_until(slot.into()).await;
         let request = self.request(token, method, params.to_string())?;
-        let (status, body) = self.send(request, give_up, "the deadline").await?;
+        let slot = message.then_some(slot);
+        let (status, body) = self.send(request, give_up, "the deadline", slot).await?;
         self.read_answer(status, &body)
     }
 
@@ -254,7 +252,8 @@ impl BotApi {
         };
         let request = self.request(token, method, params.to_string())?;
         let give_up = Instant::now() + timeout;
-        let (status, body) = self.send(request, give_up, &format!("{timeout:?}")).await?;
+        let within = format!("{timeout:?}");
+        let (status, body) = self.send(request, give_up, &within, None).await?;
         self.read_answer(status, &body)
     }
 
@@ -277,43 +276,23 @@ impl BotApi {
             .map_err(|_| TelegramError::Invalid("the request could not be built".into()))
     }
 
-    /// Sends `request`, giving up at `give_up` (`within` words it): nothing has been sent when
-    /// no connection was made by then; the outcome is unknown when the answer did not come.
+    /// Sends `request` on the Bot API's own thread ([`request::send`]).
     async fn send(
         &self,
         request: http::Request<http_body_util::Full<bytes::Bytes>>,
         give_up: Instant,
         within: &str,
+        slot: Option<Instant>,
     ) -> Result<(http::StatusCode, bytes::Bytes), TelegramError> {
-        let started = Instant::now();
-        let connection =
-            match tokio::time::timeout_at(give_up.into(), client::open(&self.target)).await {
-                Ok(Ok(connection)) => connection,
-                Ok(Err(e)) => return Err(not_sent(e)),
-                Err(_) => {
-                    let why = format!("the Bot API could not be reached within {within}");
-                    return Err(not_sent(why));
-                }
-            };
-        let exchange = async {
-            let response = client::send_on(connection, request, Duration::from_secs(60))
-                .await
-                .map_err(outcome_unknown)?;
-            let status = response.status();
-            let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|e| outcome_unknown(format!("reading the answer failed: {e}")))?
-                .to_bytes();
-            Ok((status, body))
+        let exchange = request::Exchange {
+            target: self.target.clone(),
+            request,
+            give_up,
+            within: within.to_string(),
+            slot,
+            round_trip: self.round_trip.clone(),
         };
-        let answer = tokio::time::timeout_at(give_up.into(), exchange).await;
-        // A request given up on took at least this long.
-        self.round_trip.observe(started.elapsed());
-        answer.unwrap_or_else(|_| {
-            let why = format!("the Bot API did not answer within {within}");
-            Err(outcome_unknown(why))
-        })
+        request::send(exchange).await
     }
 
     fn read_answer(&self, status: http::StatusCode, body: &[u8]) -> Result<String, TelegramError> {
