@@ -2,7 +2,8 @@
 //! (which never reaches a guest, a log record, an error or a metric), the methods the tenant
 //! allows, and the bot's [`flood`] limits, and makes `POST {api_url}/bot<token>/<method>` calls
 //! within the calling guest's deadline. [`settings`] resolves `[tenant.telegram]` into it;
-//! [`host`] is the WIT side; [`shared`] keeps the flood limits in Redis for every node.
+//! [`host`] is the WIT side; [`shared`] keeps the flood limits in Redis for every node;
+//! `request` puts each request on the wire from the Bot API's own I/O thread.
 //!
 //! Once a request has left, its outcome is what the call reports: Telegram's answer, or, when
 //! none came in time, an `unavailable` saying the outcome is unknown (the message may have been
