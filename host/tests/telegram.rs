@@ -219,6 +219,9 @@ async fn a_hanging_bot_api_is_unavailable_within_the_deadline() {
     let started = Instant::now();
     let reply = call(&mut ws, "getMe", json!({})).await;
     assert_eq!(reply["error"]["kind"], "unavailable", "{reply}");
+    // The request was sent: the handler must not take it for one that never left.
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("outcome unknown: "), "{message}");
     // Generous: proves the deadline bounds the call at all.
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -350,6 +353,8 @@ async fn an_https_api_url_needs_tls() {
     let mut ws = connect(&server.url("/")).await;
     let reply = call(&mut ws, "getMe", json!({})).await;
     assert_eq!(reply["error"]["kind"], "unavailable", "{reply}");
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("not sent: "), "{message}");
     assert!(plain.calls().is_empty(), "a request went out in plain text");
     server.shutdown().await.unwrap();
 }

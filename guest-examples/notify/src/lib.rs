@@ -36,6 +36,10 @@ fn explain(e: TelegramError) -> HandlerError {
             "the bot cannot write to you: open the bot's chat and press Start".into()
         }
         TelegramError::Api(a) => format!("Telegram refused: {}", a.description),
+        // Sent, but not confirmed: asking again could remind the user twice.
+        TelegramError::Unavailable(m) if m.starts_with("outcome unknown") => {
+            "the reminder may have been sent: check the bot's chat before asking again".into()
+        }
         TelegramError::Unavailable(m) => format!("Telegram is unreachable right now: {m}"),
         TelegramError::Denied(m) | TelegramError::Invalid(m) => m,
     })

@@ -56,6 +56,15 @@ impl Services {
         }))
     }
 
+    /// The Redis connection, when the state lives in Redis (the Bot API's flood limits are then
+    /// kept there too, for every node of a bot).
+    pub fn redis(&self) -> Option<redis::aio::ConnectionManager> {
+        match &self.kv {
+            KvStore::Redis(redis) => Some(redis.link().connection()),
+            KvStore::Embedded(_) => None,
+        }
+    }
+
     /// Whether the backends answer now: `Err` says which does not. The embedded store is
     /// always ready once open; Redis must answer a PING within `timeout`.
     pub async fn ready(&self, timeout: Duration) -> Result<(), String> {

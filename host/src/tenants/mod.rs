@@ -58,7 +58,15 @@ impl Tenant {
             let (metrics, name) = (metrics.clone(), name.clone());
             Arc::new(move |l: crate::runtime::Lifecycle| metrics.instance(&name, l.as_str()))
         };
+        // With Redis, a bot's flood limits are kept there, for every node serving it.
+        let telegram = config.capabilities.telegram.as_ref().map(|api| {
+            match services.and_then(Services::redis) {
+                Some(conn) => Arc::new(api.shared_through(conn)),
+                None => api.clone(),
+            }
+        });
         let capabilities = Capabilities {
+            telegram,
             kv: services.map(|s| KvGrant {
                 store: s.kv.clone(),
                 quota: config.quota,

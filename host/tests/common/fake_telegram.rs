@@ -188,3 +188,48 @@ pub fn message(from: i64, text: &str) -> Value {
         "chat": {"id": from, "type": "private"},
     })
 }
+
+/// How long the real Bot API takes to answer a `sendMessage`, about: what [`slow_bot_api`]
+/// waits before each answer.
+pub const BOT_API_LATENCY: Duration = Duration::from_millis(150);
+
+/// A Bot API stand-in that answers every call `{"ok": true, ...}` after [`BOT_API_LATENCY`],
+/// as the real one does (the host's flood limits must leave room for the request itself).
+/// It runs on its own thread, as Telegram runs on its own machine: the times it records are
+/// when requests arrived, even while the server under test keeps the test's runtime busy.
+pub async fn slow_bot_api() -> FakeHttp {
+    let (started, fake) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let api = FakeHttp::start(|call| {
+                let sent = ok(json!({"message_id": 1, "date": 0, "chat": call.json()["chat_id"]}));
+                Reply::After(BOT_API_LATENCY, Box::new(sent))
+            })
+            .await;
+            let _ = started.send(api);
+            // Serves until the test process ends.
+            std::future::pending::<()>().await;
+        });
+    });
+    fake.await.unwrap()
+}
+
+/// The most requests among `calls` that arrived within any sliding `window` (measured at the
+/// receiving server, as Telegram counts).
+pub fn most_in_window(calls: &[Recorded], window: Duration) -> usize {
+    let mut times: Vec<std::time::Instant> = calls.iter().map(|c| c.at).collect();
+    times.sort();
+    let mut first = 0;
+    let mut most = 0;
+    for (last, t) in times.iter().enumerate() {
+        while *t - times[first] >= window {
+            first += 1;
+        }
+        most = most.max(last + 1 - first);
+    }
+    most
+}

@@ -97,7 +97,8 @@ impl From<TelegramError> for Error {
             TelegramError::Denied(m) => format!("Bot API call denied: {m}"),
             TelegramError::Api(a) => format!("Telegram refused: {}", a.description),
             TelegramError::RateLimited(s) => format!("too many requests: try again in {s} s"),
-            TelegramError::Unavailable(m) => format!("Telegram is unreachable: {m}"),
+            // `not sent: ...` or `outcome unknown: ...` (the message may have been delivered).
+            TelegramError::Unavailable(m) => format!("Telegram unavailable: {m}"),
             TelegramError::Invalid(m) => format!("Bot API call invalid: {m}"),
         })
     }

@@ -106,10 +106,33 @@ async fn connect(target: &Target) -> Result<Box<dyn Io>, ClientError> {
     Ok(Box::new(tls))
 }
 
+/// A connection to a target, ready for one request: nothing has been sent on it yet.
+pub struct Connection(Box<dyn Io>);
+
+/// Connects to `target` (resolve, check, TCP, TLS). Until this returns, no byte of a request
+/// has left: an error here, or giving up on it, means the request was not sent.
+pub async fn open(target: &Target) -> Result<Connection, ClientError> {
+    connect(target).await.map(Connection)
+}
+
 /// Sends `request` (an absolute URI) to `target` on a new connection. The connection is driven
 /// by a task that ends with it, or after `linger` at the latest, whatever the peer does.
 pub async fn send<B>(
     target: &Target,
+    request: Request<B>,
+    linger: Duration,
+) -> Result<Response<Incoming>, ClientError>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    send_on(open(target).await?, request, linger).await
+}
+
+/// Sends `request` (an absolute URI) on `connection`, as [`send`] does.
+pub async fn send_on<B>(
+    connection: Connection,
     mut request: Request<B>,
     linger: Duration,
 ) -> Result<Response<Incoming>, ClientError>
@@ -118,8 +141,7 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let stream = connect(target).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(connection.0))
         .await
         .map_err(|e| ClientError::Protocol(e.to_string()))?;
     tokio::spawn(async move {

@@ -3,6 +3,13 @@
 //! the whole bot. A call is given the earliest slot it may use; when that slot is beyond what
 //! the call can wait, it gets the seconds to wait instead. Nothing is queued: waiting happens
 //! in the calling guest's own deadline.
+//!
+//! Telegram counts messages when they arrive, and requests take varying time on the way (a
+//! connection, a TLS handshake, a busy machine), so the limits here keep a margin: at most
+//! [`BURST`] messages (two fewer than Telegram's 30) in any [`WINDOW`] (a second and a fifth).
+//! A message that leaves up to 0.2 s late, or two that leave later still, cannot make 31 in a
+//! second at Telegram. [`Flood`] keeps the limits in this process; [`super::shared`] keeps the
+//! same limits in Redis for every node of the bot.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,14 +18,19 @@ use std::time::{Duration, Instant};
 /// Added to every spacing: requests take varying time on the way, and two sent exactly a
 /// second apart may arrive a little closer than that.
 const MARGIN: Duration = Duration::from_millis(50);
-/// Messages of one bot in any second.
-const PER_SECOND: usize = 30;
-/// How far a message is moved when a second is full.
-const STEP: Duration = Duration::from_micros(33_334);
+/// Messages of one bot in any [`WINDOW`]: Telegram allows about 30 a second; two are kept in
+/// reserve for messages that arrive later than their slot.
+pub const BURST: usize = 28;
+/// The window [`BURST`] is counted in: Telegram's second and a margin for lateness.
+pub const WINDOW: Duration = Duration::from_millis(1200);
+/// Longest a message may leave after its slot (not counting the time connecting takes, which
+/// the margin covers) before it is refused instead: a busy host must not send a whole window's
+/// messages late, into the next window.
+pub const LATE: Duration = Duration::from_millis(100);
 /// Between two messages to one private chat.
-const PER_CHAT: Duration = Duration::from_secs(1).saturating_add(MARGIN);
+pub const PER_CHAT: Duration = Duration::from_secs(1).saturating_add(MARGIN);
 /// Between two messages to one group or channel (20 a minute).
-const PER_GROUP: Duration = Duration::from_secs(3).saturating_add(MARGIN);
+pub const PER_GROUP: Duration = Duration::from_secs(3).saturating_add(MARGIN);
 /// Chats remembered before the ones whose slot has passed are forgotten.
 const MAX_CHATS: usize = 10_000;
 
@@ -47,7 +59,8 @@ impl Chat {
         }
     }
 
-    fn spacing(&self) -> Duration {
+    /// The shortest time between two messages to this chat.
+    pub fn spacing(&self) -> Duration {
         match self {
             Chat::Private(_) => PER_CHAT,
             Chat::Group(_) => PER_GROUP,
@@ -66,22 +79,29 @@ pub fn sends_a_message(method: &str) -> bool {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Send times of this bot's messages from a second ago on (some in the future).
+    /// Send times of this bot's messages from a [`WINDOW`] ago on (some in the future).
     sent: Vec<Instant>,
     blocked_until: Option<Instant>,
     chats: HashMap<Chat, Instant>,
 }
 
-impl State {
-    /// Whether a message at `at` keeps every second around it at [`PER_SECOND`] or fewer:
-    /// true when fewer than that are within a second either side.
-    fn second_has_room(&self, at: Instant) -> bool {
-        let near = |t: &&Instant| {
-            let (early, late) = if **t < at { (**t, at) } else { (at, **t) };
-            late - early < Duration::from_secs(1)
-        };
-        self.sent.iter().filter(near).count() < PER_SECOND
+/// The earliest time from `from` on at which one more message keeps every [`WINDOW`] around it
+/// at [`BURST`] or fewer, given the times of the others: `from` itself, or the moment one of
+/// the earlier messages leaves the window (the count only drops there). Redis runs the same
+/// search in Lua ([`super::shared`]).
+fn earliest_slot(sent: &[Instant], from: Instant) -> Instant {
+    let near = |t: &Instant, at: Instant| t.max(&at).duration_since(*t.min(&at)) < WINDOW;
+    let room = |at: Instant| sent.iter().filter(|t| near(t, at)).count() < BURST;
+    if room(from) {
+        return from;
     }
+    let mut leaving: Vec<Instant> = sent.iter().map(|t| *t + WINDOW).collect();
+    leaving.sort();
+    leaving
+        .into_iter()
+        .filter(|c| *c > from)
+        .find(|c| room(*c))
+        .expect("past the last message there is room")
 }
 
 /// One bot's limits. Shared by every call of the tenant.
@@ -99,25 +119,28 @@ impl Flood {
         chat: Option<&Chat>,
         can_wait: Duration,
     ) -> Result<Duration, u32> {
-        let now = Instant::now();
+        self.reserve_at(Instant::now(), message, chat, can_wait)
+    }
+
+    fn reserve_at(
+        &self,
+        now: Instant,
+        message: bool,
+        chat: Option<&Chat>,
+        can_wait: Duration,
+    ) -> Result<Duration, u32> {
         let mut s = self.state.lock().expect("flood state lock");
-        let too_late = |at: Instant| Err((at - now).as_secs_f64().ceil().max(1.0) as u32);
         let mut at = now.max(s.blocked_until.unwrap_or(now));
         if message {
             if let Some(chat) = chat {
                 at = at.max(s.chats.get(chat).copied().unwrap_or(now));
             }
-            let second_ago = now.checked_sub(Duration::from_secs(1)).unwrap_or(now);
-            s.sent.retain(|t| *t > second_ago);
-            while !s.second_has_room(at) {
-                if at - now > can_wait {
-                    return too_late(at);
-                }
-                at += STEP;
-            }
+            let window_ago = now.checked_sub(WINDOW).unwrap_or(now);
+            s.sent.retain(|t| *t > window_ago);
+            at = earliest_slot(&s.sent, at);
         }
         if at - now > can_wait {
-            return too_late(at);
+            return Err(seconds_until(at - now));
         }
         if message {
             s.sent.push(at);
@@ -136,6 +159,39 @@ impl Flood {
         let until = Instant::now() + Duration::from_secs(u64::from(seconds));
         let mut s = self.state.lock().expect("flood state lock");
         s.blocked_until = Some(s.blocked_until.map_or(until, |b| b.max(until)));
+    }
+}
+
+/// The whole seconds a call refused for `wait` is told to wait (at least 1).
+pub fn seconds_until(wait: Duration) -> u32 {
+    wait.as_secs_f64().ceil().clamp(1.0, f64::from(u32::MAX)) as u32
+}
+
+/// Until the Bot API has answered once, how long a call is expected to take.
+const FIRST_ROUND_TRIP: Duration = Duration::from_millis(500);
+
+/// How long a Bot API request takes, learnt from the answers: the slowest recent one (a
+/// slower answer counts at once, faster ones lower it by an eighth of the difference each).
+/// A call only waits for a slot when twice this still fits before its deadline.
+#[derive(Debug, Default)]
+pub struct RoundTrip {
+    slowest: Mutex<Option<Duration>>,
+}
+
+impl RoundTrip {
+    /// What a request is expected to need, with a margin: twice the slowest recent round trip.
+    pub fn expected(&self) -> Duration {
+        let slowest = *self.slowest.lock().expect("round trip lock");
+        slowest.unwrap_or(FIRST_ROUND_TRIP).saturating_mul(2)
+    }
+
+    /// A request took `took` (or at least that long, when it was given up on).
+    pub fn observe(&self, took: Duration) {
+        let mut slowest = self.slowest.lock().expect("round trip lock");
+        *slowest = Some(match *slowest {
+            Some(s) if s > took => s - (s - took) / 8,
+            _ => took,
+        });
     }
 }
 
@@ -172,28 +228,62 @@ mod tests {
     }
 
     #[test]
-    fn thirty_messages_a_second_overall() {
+    fn a_burst_then_the_window_overall() {
         let flood = Flood::default();
-        for id in 1..=30 {
+        let started = Instant::now();
+        for id in 1..=BURST as i64 {
             let chat = Chat::Private(id);
             assert_eq!(
                 flood.reserve(true, Some(&chat), Duration::ZERO),
                 Ok(Duration::ZERO)
             );
         }
-        assert_eq!(
-            flood.reserve(true, Some(&Chat::Private(31)), Duration::ZERO),
-            Err(1)
-        );
+        let next = Chat::Private(100);
+        assert_eq!(flood.reserve(true, Some(&next), Duration::ZERO), Err(2));
         let wait = flood
-            .reserve(true, Some(&Chat::Private(31)), Duration::from_secs(2))
+            .reserve(true, Some(&next), Duration::from_secs(2))
             .unwrap();
-        assert!(wait >= Duration::from_secs(1), "{wait:?}");
+        // The first message leaves the window a WINDOW after it was sent.
+        assert!(wait + started.elapsed() >= WINDOW, "{wait:?}");
+        assert!(wait <= WINDOW, "{wait:?}");
         // Calls that send no message are not counted.
         assert_eq!(
             flood.reserve(false, None, Duration::ZERO),
             Ok(Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn no_window_ever_holds_more_than_the_burst() {
+        let flood = Flood::default();
+        let start = Instant::now();
+        let mut slots = Vec::new();
+        for id in 0..200 {
+            // Calls arriving every 7 ms, each waiting up to 5 s.
+            let now = start + Duration::from_millis(7 * id as u64);
+            let chat = Chat::Private(id);
+            if let Ok(wait) = flood.reserve_at(now, true, Some(&chat), Duration::from_secs(5)) {
+                slots.push(now + wait);
+            }
+        }
+        slots.sort();
+        assert!(slots.len() >= 4 * BURST, "{} slots in 5 s", slots.len());
+        for (i, t) in slots.iter().enumerate() {
+            let within = slots[i..].iter().filter(|u| **u - *t < WINDOW).count();
+            assert!(within <= BURST, "{within} messages within {WINDOW:?}");
+        }
+    }
+
+    #[test]
+    fn the_slowest_recent_round_trip_is_expected_twice() {
+        let rtt = RoundTrip::default();
+        assert_eq!(rtt.expected(), FIRST_ROUND_TRIP * 2);
+        rtt.observe(Duration::from_millis(150));
+        assert_eq!(rtt.expected(), Duration::from_millis(300));
+        rtt.observe(Duration::from_millis(950));
+        assert_eq!(rtt.expected(), Duration::from_millis(1900));
+        rtt.observe(Duration::from_millis(150));
+        assert_eq!(rtt.expected(), Duration::from_millis(1700));
     }
 
     #[test]

@@ -2,26 +2,29 @@
 //! (which never reaches a guest, a log record, an error or a metric), the methods the tenant
 //! allows, and the bot's [`flood`] limits, and makes `POST {api_url}/bot<token>/<method>` calls
 //! within the calling guest's deadline. [`settings`] resolves `[tenant.telegram]` into it;
-//! [`host`] is the WIT side.
+//! [`host`] is the WIT side; [`shared`] keeps the flood limits in Redis for every node;
+//! `request` puts each request on the wire from the Bot API's own I/O thread.
+//!
+//! Once a request has left, its outcome is what the call reports: Telegram's answer, or, when
+//! none came in time, an `unavailable` saying the outcome is unknown (the message may have been
+//! delivered). An `unavailable` that says "not sent" means nothing left this server.
 
 pub mod flood;
 pub mod host;
+mod request;
 pub mod settings;
+pub mod shared;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http_body_util::BodyExt as _;
-
 use crate::capabilities::http::allow::Target;
-use crate::capabilities::http::client;
-use flood::{Chat, Flood};
+use flood::{Chat, Flood, RoundTrip};
+use shared::{Limiter, Refused, SharedFlood};
 
 /// Where Telegram's Bot API is, unless a tenant says otherwise.
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
-
-/// Largest Bot API answer read (Telegram's own answers are far smaller).
-const MAX_ANSWER_BYTES: usize = 4 << 20;
 
 /// `[tenant.telegram] updates`, or `--telegram-updates`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -57,7 +60,9 @@ pub enum TelegramError {
     /// Seconds to wait: the host's flood limits or Telegram's 429.
     #[error("rate limited: retry after {0} s")]
     RateLimited(u32),
-    /// The Bot API could not be reached or did not answer in time.
+    /// Nothing was sent (the Bot API or the shared limits could not be reached): the message
+    /// starts with `not sent:`; or the request was sent and no answer came in time: it starts
+    /// with `outcome unknown:`, and the message may have been delivered.
     #[error("unavailable: {0}")]
     Unavailable(String),
     /// Bad arguments.
@@ -98,7 +103,20 @@ pub struct BotApi {
     /// Where `api_url` points, checked once.
     target: Target,
     methods: BTreeSet<String>,
-    flood: Flood,
+    flood: Limiter,
+    round_trip: Arc<RoundTrip>,
+}
+
+/// `unavailable`, nothing having left.
+fn not_sent(why: impl std::fmt::Display) -> TelegramError {
+    TelegramError::Unavailable(format!("not sent: {why}"))
+}
+
+/// `unavailable`, the request having left without an answer.
+fn outcome_unknown(why: impl std::fmt::Display) -> TelegramError {
+    TelegramError::Unavailable(format!(
+        "outcome unknown: the request was sent, but {why}; it may have been delivered"
+    ))
 }
 
 impl BotApi {
@@ -129,8 +147,26 @@ impl BotApi {
             api_url,
             target,
             methods,
-            flood: Flood::default(),
+            flood: Limiter::Local(Flood::default()),
+            round_trip: Arc::default(),
         })
+    }
+
+    /// The same access, with the bot's flood limits kept in Redis (through `conn`) for every
+    /// node that serves the bot, instead of in this process.
+    pub fn shared_through(&self, conn: redis::aio::ConnectionManager) -> Self {
+        let flood = match &self.token {
+            Some(token) => Limiter::Shared(SharedFlood::new(conn, &token.0)),
+            None => Limiter::Local(Flood::default()),
+        };
+        Self {
+            token: self.token.clone(),
+            api_url: self.api_url.clone(),
+            target: self.target.clone(),
+            methods: self.methods.clone(),
+            flood,
+            round_trip: Arc::default(),
+        }
     }
 
     /// The allowed methods.
@@ -139,8 +175,10 @@ impl BotApi {
     }
 
     /// Calls `method` with `params` (a JSON object), finishing by `deadline`: waits for a
-    /// flood slot only if one comes in time, and gives up on the Bot API in time for the
-    /// guest to handle `unavailable`. Returns the JSON text of `result`.
+    /// flood slot only when the request still fits after the wait (twice the slowest recent
+    /// round trip), else is `rate-limited` before anything is sent; gives up on the Bot API in
+    /// time for the guest to handle `unavailable` (`not sent:` or `outcome unknown:`). Returns
+    /// the JSON text of `result`.
     pub async fn call(
         &self,
         method: &str,
@@ -174,20 +212,30 @@ impl BotApi {
         let reserve = (budget / 10).min(Duration::from_millis(50));
         let give_up = deadline.checked_sub(reserve).unwrap_or(deadline);
         let chat = object.get("chat_id").and_then(Chat::from_param);
-        let wait = self
+        // Wait for a slot only when the request still fits after the wait.
+        let expected = self.round_trip.expected();
+        let can_wait = give_up
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(expected);
+        let message = flood::sends_a_message(method);
+        let wait = match self
             .flood
-            .reserve(
-                flood::sends_a_message(method),
-                chat.as_ref(),
-                give_up.saturating_duration_since(Instant::now()),
-            )
-            .map_err(TelegramError::RateLimited)?;
-        tokio::time::sleep(wait).await;
+            .reserve(message, chat.as_ref(), can_wait, give_up)
+            .await
+        {
+            Ok(wait) => wait,
+            Err(Refused::Wait(seconds)) => return Err(TelegramError::RateLimited(seconds)),
+            Err(Refused::Unavailable(why)) => return Err(not_sent(why)),
+        };
+        // A slow Redis may have taken part of the time the wait was granted from.
+        if !wait.is_zero() && Instant::now() + wait + expected > give_up {
+            return Err(TelegramError::RateLimited(flood::seconds_until(wait)));
+        }
+        let slot = Instant::now() + wait;
+        tokio::time::sleep_until(slot.into()).await;
         let request = self.request(token, method, params.to_string())?;
-        let answer = tokio::time::timeout_at(give_up.into(), self.send(request)).await;
-        let (status, body) = answer.map_err(|_| {
-            TelegramError::Unavailable("the Bot API did not answer within the deadline".into())
-        })??;
+        let slot = message.then_some(slot);
+        let (status, body) = self.send(request, give_up, "the deadline", slot).await?;
         self.read_answer(status, &body)
     }
 
@@ -204,11 +252,9 @@ impl BotApi {
             return Err(TelegramError::Denied("this tenant has no bot token".into()));
         };
         let request = self.request(token, method, params.to_string())?;
-        let (status, body) = tokio::time::timeout(timeout, self.send(request))
-            .await
-            .map_err(|_| {
-                TelegramError::Unavailable(format!("the Bot API did not answer within {timeout:?}"))
-            })??;
+        let give_up = Instant::now() + timeout;
+        let within = format!("{timeout:?}");
+        let (status, body) = self.send(request, give_up, &within, None).await?;
         self.read_answer(status, &body)
     }
 
@@ -231,21 +277,23 @@ impl BotApi {
             .map_err(|_| TelegramError::Invalid("the request could not be built".into()))
     }
 
+    /// Sends `request` on the Bot API's own thread ([`request::send`]).
     async fn send(
         &self,
         request: http::Request<http_body_util::Full<bytes::Bytes>>,
+        give_up: Instant,
+        within: &str,
+        slot: Option<Instant>,
     ) -> Result<(http::StatusCode, bytes::Bytes), TelegramError> {
-        let unavailable = |e: client::ClientError| TelegramError::Unavailable(e.to_string());
-        let response = client::send(&self.target, request, Duration::from_secs(60))
-            .await
-            .map_err(unavailable)?;
-        let status = response.status();
-        let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-            .collect()
-            .await
-            .map_err(|e| TelegramError::Unavailable(format!("reading the answer: {e}")))?
-            .to_bytes();
-        Ok((status, body))
+        let exchange = request::Exchange {
+            target: self.target.clone(),
+            request,
+            give_up,
+            within: within.to_string(),
+            slot,
+            round_trip: self.round_trip.clone(),
+        };
+        request::send(exchange).await
     }
 
     fn read_answer(&self, status: http::StatusCode, body: &[u8]) -> Result<String, TelegramError> {
@@ -262,8 +310,8 @@ impl BotApi {
             retry_after: Option<u32>,
         }
         let answer: Answer = serde_json::from_slice(body).map_err(|_| {
-            TelegramError::Unavailable(format!(
-                "the Bot API answered HTTP {} without a Bot API answer",
+            outcome_unknown(format!(
+                "the answer (HTTP {}) was not a Bot API answer",
                 status.as_u16()
             ))
         })?;

@@ -28,7 +28,11 @@ const (
 	TelegramError_Api uint8 = 1
 	// Seconds to wait before calling again: the host's flood limits, or Telegram's 429.
 	TelegramError_RateLimited uint8 = 2
-	// The Bot API could not be reached, or did not answer within the deadline.
+	// No result, and the message says whether anything was sent: it starts with
+	// `not sent:` when nothing left the host (the Bot API could not be reached, or the
+	// bot's shared flood limits could not be checked), so calling again is safe; or with
+	// `outcome unknown:` when the request was sent and no answer came within the
+	// deadline, so Telegram may have acted on it (a message may have been delivered).
 	TelegramError_Unavailable uint8 = 3
 	// `params` is not a JSON object, or `method` is not a method name.
 	TelegramError_Invalid uint8 = 4
