@@ -118,7 +118,7 @@ impl Gateway {
             Ok(Err(HeadError::Io(e))) => return Err(e),
             Ok(Err(HeadError::Invalid(reason))) => {
                 let refusal = Refusal::new(StatusCode::BAD_REQUEST, reason);
-                return respond(&mut stream, deadline, &refusal)
+                return respond(&mut stream, deadline, &refusal, self.timeouts.handshake)
                     .await
                     .map(|()| None);
             }
@@ -147,14 +147,16 @@ impl Gateway {
             }
             let reply = crate::web::answer(&request, &tenants, &self.metrics, &self.services);
             let response = reply.await;
-            return within(deadline, response.write(&mut stream))
+            // A static file follows its head in chunks, each within the handshake timeout.
+            return response
+                .write(&mut stream, deadline, self.timeouts.handshake)
                 .await
                 .map(|()| None);
         }
         let admitted = match self.admit(&request, peer).await {
             Ok(admitted) => admitted,
             Err(refusal) => {
-                return respond(&mut stream, deadline, &refusal)
+                return respond(&mut stream, deadline, &refusal, self.timeouts.handshake)
                     .await
                     .map(|()| None);
             }
@@ -268,17 +270,18 @@ struct Admitted {
 /// Bytes an upgraded socket reads at a time (docs/benchmarks.md, "Connections").
 const READ_BUFFER: usize = 1024;
 
-/// Writes a refusal (and closes).
+/// Writes a refusal (and closes) by `deadline`.
 async fn respond(
     stream: &mut TcpStream,
     deadline: tokio::time::Instant,
     refusal: &Refusal,
+    io_timeout: std::time::Duration,
 ) -> std::io::Result<()> {
     let mut response = crate::web::Response::text(refusal.status, &refusal.reason);
     if refusal.status == StatusCode::UPGRADE_REQUIRED {
         response.header("sec-websocket-version", "13");
     }
-    within(deadline, response.write(stream)).await
+    response.write(stream, deadline, io_timeout).await
 }
 
 /// Runs a write of the handshake, failing with `TimedOut` once its deadline has passed.
