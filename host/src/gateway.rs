@@ -33,6 +33,8 @@ pub struct Gateway {
     pub tenants: Arc<TenantSet>,
     /// The server's metrics.
     pub metrics: Arc<Metrics>,
+    /// Whether `/metrics` is answered on this port (no `--metrics-listen`).
+    pub public_metrics: bool,
     /// Connection timers.
     pub timeouts: Timeouts,
     /// State and push, for readiness.
@@ -145,7 +147,8 @@ impl Gateway {
                 .await
                 .map(|()| None);
             }
-            let reply = crate::web::answer(&request, &tenants, &self.metrics, &self.services);
+            let metrics = self.public_metrics.then_some(&*self.metrics);
+            let reply = crate::web::answer(&request, &tenants, metrics, &self.services);
             let response = reply.await;
             // A static file follows its head in chunks, each within the handshake timeout.
             return response
@@ -185,6 +188,22 @@ impl Gateway {
         let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(config))
             .await;
         Ok(Some((ws, connection)))
+    }
+
+    /// Serves one connection to the metrics address (`--metrics-listen`): its request head,
+    /// then `/metrics` (or 404), within the handshake timeout.
+    pub async fn serve_metrics(&self, mut stream: TcpStream) -> std::io::Result<()> {
+        let timeout = self.timeouts.handshake;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let response = match tokio::time::timeout_at(deadline, read_head(&mut stream)).await {
+            Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+            Ok(Err(HeadError::Io(e))) => return Err(e),
+            Ok(Err(HeadError::Invalid(reason))) => {
+                crate::web::Response::text(StatusCode::BAD_REQUEST, &reason)
+            }
+            Ok(Ok((request, _))) => crate::web::answer_metrics(&request, &self.metrics),
+        };
+        response.write(&mut stream, deadline, timeout).await
     }
 
     /// Routes an upgrade to its tenant and authenticates it; an authenticated connection is

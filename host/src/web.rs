@@ -143,11 +143,12 @@ const TEXT: &str = "text/plain; charset=utf-8";
 /// static files that does not ship its own, so a page always gets the client of this server.
 const CLIENT: &str = include_str!("../../clients/js/extws.js");
 
-/// The answer to one plain HTTP request.
+/// The answer to one plain HTTP request on the WebSocket port; `metrics` is `None` when
+/// `/metrics` is served elsewhere (`--metrics-listen`), and then it is 404 here.
 pub async fn answer(
     request: &Request<()>,
     tenants: &Tenants,
-    metrics: &Metrics,
+    metrics: Option<&Metrics>,
     services: &Option<Services>,
 ) -> Response {
     let method = request.method();
@@ -158,11 +159,10 @@ pub async fn answer(
     let mut response = match path {
         "/healthz" => Response::text(StatusCode::OK, "ok"),
         "/readyz" => ready(tenants, services).await,
-        "/metrics" => Response::new(
-            StatusCode::OK,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            metrics.encode().into_bytes(),
-        ),
+        "/metrics" => match metrics {
+            Some(metrics) => metrics_text(metrics),
+            None => Response::text(StatusCode::NOT_FOUND, "not found"),
+        },
         _ => {
             let host = request
                 .headers()
@@ -173,6 +173,30 @@ pub async fn answer(
     };
     response.head_only = method == Method::HEAD;
     response
+}
+
+/// The answer to one request on the metrics address (`--metrics-listen`): `/metrics` and
+/// nothing else.
+pub fn answer_metrics(request: &Request<()>, metrics: &Metrics) -> Response {
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        return Response::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    let mut response = match request.uri().path() {
+        "/metrics" => metrics_text(metrics),
+        _ => Response::text(StatusCode::NOT_FOUND, "not found"),
+    };
+    response.head_only = method == Method::HEAD;
+    response
+}
+
+/// The Prometheus text of `metrics`.
+fn metrics_text(metrics: &Metrics) -> Response {
+    Response::new(
+        StatusCode::OK,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        metrics.encode().into_bytes(),
+    )
 }
 
 /// Ready when every tenant has its components loaded and the state backend answers.
