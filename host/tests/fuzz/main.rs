@@ -6,6 +6,7 @@
 //! reports its executions and findings ([`driver`]). What a run found stays here as ordinary
 //! tests (the minimized input inlined, with what it found), which run in `make test`.
 
+mod auth_message;
 #[path = "../common/mod.rs"]
 mod common;
 mod config;
