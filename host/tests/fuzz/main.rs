@@ -15,3 +15,4 @@ mod envelope;
 mod frames;
 mod init_data;
 mod json;
+mod webhook;
