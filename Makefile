@@ -132,7 +132,7 @@ bench: guests
 FUZZ_SECONDS ?= 60
 
 ## fuzz: every fuzz target (host/tests/fuzz, docs/fuzzing.md) for FUZZ_SECONDS each, one after
-## the other (not in CI: about 6 minutes at the default); prints executions and findings per
+## the other (not in CI: about 8 minutes at the default); prints executions and findings per
 ## target, the log in target/fuzz/log.txt; fails when a target found something
 fuzz: guest-rust
 	@mkdir -p target/fuzz

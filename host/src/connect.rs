@@ -90,16 +90,7 @@ impl Pending {
             let reply = envelope::error(ErrorCode::Unauthenticated, message, request.id);
             return FirstMessage::Refused(Outcome::reply(reply));
         }
-        #[derive(serde::Deserialize)]
-        struct AuthData {
-            #[serde(rename = "initData")]
-            init_data: String,
-            #[serde(default)]
-            resume: Option<serde_json::Value>,
-        }
-        let (raw, resume) = serde_json::from_str::<AuthData>(request.data)
-            .map(|d| (d.init_data, d.resume))
-            .unwrap_or_default();
+        let (raw, resume) = auth_data(request.data);
         match tenant.auth.validate(&raw) {
             Ok(session) => {
                 let user = serde_json::to_string(&session.user).unwrap_or_else(|_| "null".into());
@@ -107,7 +98,7 @@ impl Pending {
                 FirstMessage::Authenticated(Box::new(SignedIn {
                     session,
                     resume: match resume {
-                        Some(v) => resume::from_auth(Some(&v)),
+                        Some(asked) => asked,
                         None => std::mem::replace(&mut self.resume, Ok(None)),
                     },
                     response: envelope::reply("AuthResponse", &data, request.id),
@@ -126,6 +117,30 @@ impl Pending {
     pub(crate) fn into_bucket(self) -> TokenBucket {
         self.bucket
     }
+}
+
+/// The initData of an `Auth` message's `Data` (empty, so refused as missing, unless `Data` is
+/// an object with one string `initData`) and the resume it asks (`None`: absent or `null`).
+/// `make fuzz` (`auth_message`) found `Data` read from an array of its values, and a `resume`
+/// no JSON value can hold (a lone surrogate escape) refusing a valid initData as missing.
+fn auth_data(data: &str) -> (String, Option<Requested>) {
+    #[derive(serde::Deserialize)]
+    struct AuthData<'a> {
+        #[serde(rename = "initData")]
+        init_data: String,
+        #[serde(borrow, default)]
+        resume: Option<&'a serde_json::value::RawValue>,
+    }
+    // serde reads a struct from an array of its values too: `Data` must be an object.
+    let parsed = serde_json::from_str::<AuthData>(data).ok();
+    let Some(d) = parsed.filter(|_| data.starts_with('{')) else {
+        return (String::new(), None);
+    };
+    let resume = d.resume.map(|raw| match serde_json::from_str(raw.get()) {
+        Ok(value) => resume::from_auth(Some(&value)),
+        Err(_) => Err(ResumeError::Malformed(raw.get().chars().take(24).collect())),
+    });
+    (d.init_data, resume)
 }
 
 /// An authenticated connection, registered: what it sends first, then its live loop.

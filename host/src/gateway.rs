@@ -33,6 +33,8 @@ pub struct Gateway {
     pub tenants: Arc<TenantSet>,
     /// The server's metrics.
     pub metrics: Arc<Metrics>,
+    /// Whether `/metrics` is answered on this port (no `--metrics-listen`).
+    pub public_metrics: bool,
     /// Connection timers.
     pub timeouts: Timeouts,
     /// State and push, for readiness.
@@ -118,7 +120,7 @@ impl Gateway {
             Ok(Err(HeadError::Io(e))) => return Err(e),
             Ok(Err(HeadError::Invalid(reason))) => {
                 let refusal = Refusal::new(StatusCode::BAD_REQUEST, reason);
-                return respond(&mut stream, deadline, &refusal)
+                return respond(&mut stream, deadline, &refusal, self.timeouts.handshake)
                     .await
                     .map(|()| None);
             }
@@ -145,16 +147,19 @@ impl Gateway {
                 .await
                 .map(|()| None);
             }
-            let reply = crate::web::answer(&request, &tenants, &self.metrics, &self.services);
+            let metrics = self.public_metrics.then_some(&*self.metrics);
+            let reply = crate::web::answer(&request, &tenants, metrics, &self.services);
             let response = reply.await;
-            return within(deadline, response.write(&mut stream))
+            // A static file follows its head in chunks, each within the handshake timeout.
+            return response
+                .write(&mut stream, deadline, self.timeouts.handshake)
                 .await
                 .map(|()| None);
         }
         let admitted = match self.admit(&request, peer).await {
             Ok(admitted) => admitted,
             Err(refusal) => {
-                return respond(&mut stream, deadline, &refusal)
+                return respond(&mut stream, deadline, &refusal, self.timeouts.handshake)
                     .await
                     .map(|()| None);
             }
@@ -183,6 +188,22 @@ impl Gateway {
         let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(config))
             .await;
         Ok(Some((ws, connection)))
+    }
+
+    /// Serves one connection to the metrics address (`--metrics-listen`): its request head,
+    /// then `/metrics` (or 404), within the handshake timeout.
+    pub async fn serve_metrics(&self, mut stream: TcpStream) -> std::io::Result<()> {
+        let timeout = self.timeouts.handshake;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let response = match tokio::time::timeout_at(deadline, read_head(&mut stream)).await {
+            Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+            Ok(Err(HeadError::Io(e))) => return Err(e),
+            Ok(Err(HeadError::Invalid(reason))) => {
+                crate::web::Response::text(StatusCode::BAD_REQUEST, &reason)
+            }
+            Ok(Ok((request, _))) => crate::web::answer_metrics(&request, &self.metrics),
+        };
+        response.write(&mut stream, deadline, timeout).await
     }
 
     /// Routes an upgrade to its tenant and authenticates it; an authenticated connection is
@@ -268,17 +289,18 @@ struct Admitted {
 /// Bytes an upgraded socket reads at a time (docs/benchmarks.md, "Connections").
 const READ_BUFFER: usize = 1024;
 
-/// Writes a refusal (and closes).
+/// Writes a refusal (and closes) by `deadline`.
 async fn respond(
     stream: &mut TcpStream,
     deadline: tokio::time::Instant,
     refusal: &Refusal,
+    io_timeout: std::time::Duration,
 ) -> std::io::Result<()> {
     let mut response = crate::web::Response::text(refusal.status, &refusal.reason);
     if refusal.status == StatusCode::UPGRADE_REQUIRED {
         response.header("sec-websocket-version", "13");
     }
-    within(deadline, response.write(stream)).await
+    response.write(stream, deadline, io_timeout).await
 }
 
 /// Runs a write of the handshake, failing with `TimedOut` once its deadline has passed.

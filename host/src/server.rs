@@ -7,9 +7,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::capabilities::Services;
 use crate::config::Config;
@@ -43,6 +44,7 @@ impl Prepared {
         let gateway = Gateway {
             tenants: Arc::new(TenantSet::new(tenants)),
             metrics,
+            public_metrics: config.metrics_listen.is_none(),
             timeouts: config.timeouts.clone(),
             services,
         };
@@ -75,6 +77,9 @@ impl Prepared {
         // The command line's --data-dir / --redis apply to the new file as they did at start.
         if config.state.with_flags(&self.config.state_flags) != self.config.state {
             anyhow::bail!("data_dir and redis cannot change on reload; restart to apply them");
+        }
+        if config.metrics_listen.is_some() && config.metrics_listen != self.config.metrics_listen {
+            warn!("metrics_listen changes on restart only: /metrics stays where it is");
         }
         let gateway = &self.gateway;
         let services = gateway.services.as_ref();
@@ -124,13 +129,17 @@ pub async fn run(
     let prepared = Arc::new(prepared);
     // SIGHUP's handler is in place before the line that tells the world we are up.
     let reloader = reload_on_sighup(&prepared);
+    let metrics_server = match prepared.config.metrics_listen {
+        Some(at) => Some(serve_metrics(at, &gateway).await?),
+        None => None,
+    };
     eprintln!("listening on ws://{addr}");
     tokio::select! {
         () = accept_loop(&listener, &gateway, &notify_shutdown, &done_tx) => {}
         () = shutdown => info!("shutting down: no new connections, finishing in-flight messages"),
     }
     drop(listener);
-    for task in [watcher, reloader].into_iter().flatten() {
+    for task in [watcher, reloader, metrics_server].into_iter().flatten() {
         task.abort();
     }
     let bound = prepared.shutdown_bound();
@@ -161,6 +170,37 @@ fn reload_on_sighup(prepared: &Arc<Prepared>) -> Option<tokio::task::JoinHandle<
                 Ok(()) => info!("configuration reloaded"),
                 Err(e) => {
                     error!(error = %format!("{e:#}"), "reload failed; keeping the running configuration")
+                }
+            }
+        }
+    }))
+}
+
+/// Binds the metrics address (`--metrics-listen`), says where it is (`metrics on
+/// http://ADDR/metrics`, before the listening line) and serves `/metrics` there until aborted.
+async fn serve_metrics(
+    at: std::net::SocketAddr,
+    gateway: &Arc<Gateway>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(at)
+        .await
+        .with_context(|| format!("binding the metrics address {at}"))?;
+    eprintln!("metrics on http://{}/metrics", listener.local_addr()?);
+    let gateway = gateway.clone();
+    Ok(tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, peer)) => {
+                    let gateway = gateway.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = gateway.serve_metrics(stream).await {
+                            debug!(%peer, error = %e, "metrics request ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    error!(error = %e, "accept failed on the metrics address");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
         }

@@ -6,8 +6,9 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::http::{Method, Request, StatusCode, header};
 
 use crate::capabilities::Services;
@@ -17,13 +18,23 @@ use crate::tenants::Tenants;
 /// How long `/readyz` waits for the state backend to answer.
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// A response body larger than this is streamed from its file this many bytes at a time.
+const CHUNK: usize = 64 * 1024;
+
 /// An HTTP response, written once and followed by closing the connection.
 pub struct Response {
     status: StatusCode,
     content_type: &'static str,
     headers: Vec<(&'static str, String)>,
-    body: Vec<u8>,
+    body: Body,
     head_only: bool,
+}
+
+/// What follows the head: bytes in memory, or a file read from disk as it is sent, so a client
+/// that does not read holds [`CHUNK`] bytes of it, not the file (issue 25 #13).
+enum Body {
+    Bytes(Vec<u8>),
+    File { file: tokio::fs::File, len: u64 },
 }
 
 impl Response {
@@ -33,7 +44,7 @@ impl Response {
             status,
             content_type,
             headers: Vec::new(),
-            body,
+            body: Body::Bytes(body),
             head_only: false,
         }
     }
@@ -48,33 +59,82 @@ impl Response {
         self.headers.push((name, value.to_string()));
     }
 
-    /// Writes the response and shuts the connection down.
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
-    /// Writes the response and shuts the write side down (`connection: close`).
-    pub async fn write(self, stream: &mut TcpStream) -> std::io::Result<()> {
+    /// Writes the response and shuts the write side down (`connection: close`). The head and
+    /// a body in memory must be written by `deadline`; a file's body follows in chunks of
+    /// [`CHUNK`] bytes, each within `chunk_timeout` (a slow reader gets a big file, one that
+    /// stops reading is cut off; nginx's `send_timeout` works the same way).
+    pub async fn write(
+        self,
+        stream: &mut TcpStream,
+        deadline: Instant,
+        chunk_timeout: Duration,
+    ) -> std::io::Result<()> {
+        let len = match &self.body {
+            Body::Bytes(bytes) => bytes.len() as u64,
+            Body::File { len, .. } => *len,
+        };
         let mut out = format!(
-            "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\
+            "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {len}\r\nconnection: close\r\n\
              cache-control: no-cache\r\nx-content-type-options: nosniff\r\n",
             self.status.as_u16(),
             self.status.canonical_reason().unwrap_or("Error"),
             self.content_type,
-            self.body.len()
         );
         for (name, value) in &self.headers {
             out.push_str(&format!("{name}: {value}\r\n"));
         }
         out.push_str("\r\n");
         let mut bytes = out.into_bytes();
-        if !self.head_only {
-            bytes.extend_from_slice(&self.body);
+        match self.body {
+            Body::Bytes(body) if !self.head_only => bytes.extend_from_slice(&body),
+            Body::File { file, len } if !self.head_only => {
+                within(deadline, stream.write_all(&bytes)).await?;
+                send_file(stream, file, len, chunk_timeout).await?;
+                return within(Instant::now() + chunk_timeout, stream.shutdown()).await;
+            }
+            _ => {}
         }
-        stream.write_all(&bytes).await?;
-        stream.shutdown().await
+        within(deadline, stream.write_all(&bytes)).await?;
+        within(deadline, stream.shutdown()).await
     }
+}
+
+/// Sends the first `len` bytes of `file`, [`CHUNK`] at a time, each chunk within `timeout`.
+/// A file that shrank since its length was taken ends the connection early (the client sees a
+/// body shorter than its `content-length`); one that grew is cut at `len`.
+async fn send_file(
+    stream: &mut TcpStream,
+    file: tokio::fs::File,
+    len: u64,
+    timeout: Duration,
+) -> std::io::Result<()> {
+    let mut file = file.take(len);
+    let mut chunk = vec![0; CHUNK.min(len as usize)];
+    let mut sent = 0;
+    while sent < len {
+        let n = file.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        within(Instant::now() + timeout, stream.write_all(&chunk[..n])).await?;
+        sent += n as u64;
+    }
+    Ok(())
+}
+
+/// Runs a write, failing with `TimedOut` once `deadline` has passed.
+async fn within(
+    deadline: Instant,
+    io: impl Future<Output = std::io::Result<()>>,
+) -> std::io::Result<()> {
+    tokio::time::timeout_at(deadline, io)
+        .await
+        .map_err(|_| std::io::ErrorKind::TimedOut)?
 }
 
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -83,11 +143,12 @@ const TEXT: &str = "text/plain; charset=utf-8";
 /// static files that does not ship its own, so a page always gets the client of this server.
 const CLIENT: &str = include_str!("../../clients/js/extws.js");
 
-/// The answer to one plain HTTP request.
+/// The answer to one plain HTTP request on the WebSocket port; `metrics` is `None` when
+/// `/metrics` is served elsewhere (`--metrics-listen`), and then it is 404 here.
 pub async fn answer(
     request: &Request<()>,
     tenants: &Tenants,
-    metrics: &Metrics,
+    metrics: Option<&Metrics>,
     services: &Option<Services>,
 ) -> Response {
     let method = request.method();
@@ -98,11 +159,10 @@ pub async fn answer(
     let mut response = match path {
         "/healthz" => Response::text(StatusCode::OK, "ok"),
         "/readyz" => ready(tenants, services).await,
-        "/metrics" => Response::new(
-            StatusCode::OK,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            metrics.encode().into_bytes(),
-        ),
+        "/metrics" => match metrics {
+            Some(metrics) => metrics_text(metrics),
+            None => Response::text(StatusCode::NOT_FOUND, "not found"),
+        },
         _ => {
             let host = request
                 .headers()
@@ -113,6 +173,30 @@ pub async fn answer(
     };
     response.head_only = method == Method::HEAD;
     response
+}
+
+/// The answer to one request on the metrics address (`--metrics-listen`): `/metrics` and
+/// nothing else.
+pub fn answer_metrics(request: &Request<()>, metrics: &Metrics) -> Response {
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        return Response::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    let mut response = match request.uri().path() {
+        "/metrics" => metrics_text(metrics),
+        _ => Response::text(StatusCode::NOT_FOUND, "not found"),
+    };
+    response.head_only = method == Method::HEAD;
+    response
+}
+
+/// The Prometheus text of `metrics`.
+fn metrics_text(metrics: &Metrics) -> Response {
+    Response::new(
+        StatusCode::OK,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        metrics.encode().into_bytes(),
+    )
 }
 
 /// Ready when every tenant has its components loaded and the state backend answers.
@@ -152,8 +236,17 @@ async fn static_file(tenants: &Tenants, path: &str, host: Option<&str>) -> Respo
         }
         return not_found;
     };
-    match tokio::fs::read(&file).await {
-        Ok(bytes) => Response::new(StatusCode::OK, content_type(&file), bytes),
+    let Ok(opened) = tokio::fs::File::open(&file).await else {
+        return not_found;
+    };
+    match opened.metadata().await {
+        Ok(meta) => Response {
+            body: Body::File {
+                file: opened,
+                len: meta.len(),
+            },
+            ..Response::new(StatusCode::OK, content_type(&file), Vec::new())
+        },
         Err(_) => not_found,
     }
 }

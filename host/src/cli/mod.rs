@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// `listening on ws://ADDR` on stderr.
     #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR")]
     pub listen: SocketAddr,
+    /// Serve /metrics on this address only (plain HTTP, e.g. 127.0.0.1:9100 or a private
+    /// interface), and answer 404 for it on --listen: the metrics name tenants and Types.
+    /// Without it (or `metrics_listen` in --config), /metrics is on --listen for everyone.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

@@ -24,6 +24,9 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     /// Redis URL shared by several servers.
     redis: Option<String>,
+    /// Serve `/metrics` only on this address, e.g. `"127.0.0.1:9100"` (`--metrics-listen`
+    /// wins over it); the WebSocket port then answers 404 for it.
+    metrics_listen: Option<std::net::SocketAddr>,
     /// `[[tenant]]` tables, at least one.
     #[serde(default)]
     tenant: Vec<TenantFile>,
@@ -219,6 +222,7 @@ impl Config {
             data_dir: file.data_dir.map(|d| base.join(d)),
             redis: file.redis,
         };
+        config.metrics_listen = file.metrics_listen;
         Ok(config)
     }
 }

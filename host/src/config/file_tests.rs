@@ -219,3 +219,25 @@ fn push_history_defaults_and_bounds() {
         assert!(e.contains(key), "{bad}: {e}");
     }
 }
+
+#[test]
+fn metrics_listen_is_an_address() {
+    let tenant = tenant_toml("none = true", "", "Cargo.toml");
+    let config = Config::from_toml(
+        &format!("metrics_listen = \"127.0.0.1:9100\"\n{tenant}"),
+        Path::new("."),
+    )
+    .unwrap();
+    assert_eq!(
+        config.metrics_listen,
+        Some("127.0.0.1:9100".parse().unwrap())
+    );
+    let e = err(&format!("metrics_listen = \"localhost\"\n{tenant}"));
+    assert!(e.contains("metrics_listen") || e.contains("line 1"), "{e}");
+    assert_eq!(
+        with("none = true", "", "Cargo.toml")
+            .unwrap()
+            .metrics_listen,
+        None
+    );
+}

@@ -6,8 +6,10 @@ pub mod file;
 
 pub mod limits;
 mod redact;
+mod route;
 pub mod updates;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,41 +23,7 @@ use crate::cli::{AuthArgs, LimitArgs, ServeArgs};
 use crate::runtime::{ComponentSpec, EngineSettings, Lifecycle, Limits};
 use crate::state::Quota;
 use limits::LimitValues;
-
-/// Which connections belong to a tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    /// URL path prefix, e.g. `/acme` (`/` matches every path).
-    pub path_prefix: String,
-    /// Exact `Host` header (without port), when routing by host.
-    pub host: Option<String>,
-}
-
-impl Route {
-    /// Every path on every host.
-    pub fn any() -> Self {
-        Self {
-            path_prefix: "/".into(),
-            host: None,
-        }
-    }
-
-    /// Whether a request for `path` on `host` belongs here. `/acme` matches `/acme` and
-    /// `/acme/...`, not `/acmeX`.
-    pub fn matches(&self, path: &str, host: Option<&str>) -> bool {
-        if let Some(want) = &self.host
-            && !host.is_some_and(|h| h.eq_ignore_ascii_case(want))
-        {
-            return false;
-        }
-        let prefix = self.path_prefix.trim_end_matches('/');
-        prefix.is_empty()
-            || path == prefix
-            || path
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('/'))
-    }
-}
+pub use route::Route;
 
 /// One tenant's configuration.
 #[derive(Debug, Clone)]
@@ -104,6 +72,9 @@ pub struct Config {
     pub state_flags: StateConfig,
     /// Connection timers.
     pub timeouts: Timeouts,
+    /// Where `/metrics` is served (`--metrics-listen`, `metrics_listen`): only there, and the
+    /// WebSocket port answers 404 for it. None: on the WebSocket port, as before.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Connection timers. The defaults suit a public server; tests shorten them.
@@ -189,6 +160,7 @@ impl Config {
             config.watch = args.watch;
             config.state = config.state.with_flags(&state_flags);
             config.state_flags = state_flags;
+            config.metrics_listen = args.metrics_listen.or(config.metrics_listen);
             return Ok(config);
         }
         for path in &args.components {
@@ -256,6 +228,7 @@ impl Config {
         config.watch = args.watch;
         config.state = state_flags.clone();
         config.state_flags = state_flags;
+        config.metrics_listen = args.metrics_listen;
         Ok(config)
     }
 
@@ -288,6 +261,7 @@ impl Config {
             state: StateConfig::default(),
             state_flags: StateConfig::default(),
             timeouts: Timeouts::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -363,33 +337,4 @@ fn auth_policy(args: &AuthArgs) -> anyhow::Result<AuthPolicy> {
         first_message_timeout: Duration::from_secs(args.auth_timeout.max(1)),
         clock: system_clock(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn path_prefix_matches_whole_segments() {
-        let r = Route {
-            path_prefix: "/acme".into(),
-            host: None,
-        };
-        assert!(r.matches("/acme", None));
-        assert!(r.matches("/acme/ws", None));
-        assert!(!r.matches("/acmex", None));
-        assert!(!r.matches("/", None));
-        assert!(Route::any().matches("/anything", Some("h")));
-    }
-
-    #[test]
-    fn host_routes_need_the_host() {
-        let r = Route {
-            path_prefix: "/".into(),
-            host: Some("a.example".into()),
-        };
-        assert!(r.matches("/", Some("A.example")));
-        assert!(!r.matches("/", Some("b.example")));
-        assert!(!r.matches("/", None));
-    }
 }

@@ -18,8 +18,21 @@ pub fn toml_error(e: &toml::de::Error, text: &str) -> anyhow::Error {
     let before = text.get(..span.start).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
+    // The key the line sets, never its value: `make fuzz` (`config`) saw `transports =
+    // ["Query"]` refused with a message naming no key once the line was no longer quoted.
+    let key = text
+        .lines()
+        .nth(line - 1)
+        .and_then(|l| l.split_once('='))
+        .map(|(key, _)| key.trim())
+        .filter(|k| {
+            let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+            !k.is_empty() && k.len() <= 64 && k.chars().all(bare)
+        })
+        .map(|k| format!(" (`{k}`)"))
+        .unwrap_or_default();
     anyhow::anyhow!(
-        "TOML error at line {line}, column {column}: {}",
+        "TOML error at line {line}, column {column}{key}: {}",
         message.trim()
     )
 }
@@ -59,5 +72,8 @@ mod tests {
             assert!(message.contains("line "), "{message}");
         }
         assert!(error_of(&format!("bot_tokn = \"{token}\"")).contains("bot_tokn"));
+        // The key of a wrong value is named (its value never).
+        let message = error_of(&format!("max_age = \"{token}\"\n"));
+        assert!(message.contains("`max_age`"), "{message}");
     }
 }

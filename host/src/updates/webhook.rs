@@ -49,9 +49,8 @@ pub async fn serve(
         response.status(),
         StatusCode::OK | StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_REQUEST
     );
-    tokio::time::timeout(io_timeout, response.write(stream))
-        .await
-        .map_err(|_| std::io::ErrorKind::TimedOut)??;
+    let deadline = tokio::time::Instant::now() + io_timeout;
+    response.write(stream, deadline, io_timeout).await?;
     if unread {
         drain(stream, io_timeout).await;
     }

@@ -48,7 +48,7 @@ fn oracle(text: &str) -> Expected {
 
 /// Every member of a JSON object, in order, duplicates kept; an error when `text` is not one
 /// JSON object.
-fn object_members(text: &str) -> Result<Vec<(String, Box<RawValue>)>, serde_json::Error> {
+pub fn object_members(text: &str) -> Result<Vec<(String, Box<RawValue>)>, serde_json::Error> {
     struct Members;
     impl<'de> Visitor<'de> for Members {
         type Value = Vec<(String, Box<RawValue>)>;

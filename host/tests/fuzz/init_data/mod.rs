@@ -6,7 +6,7 @@
 //! The oracle is in [`oracle`]; the generated cases (signed, mutated, and the public vectors)
 //! in [`cases`].
 
-mod cases;
+pub mod cases;
 mod oracle;
 
 use ed25519_dalek::SigningKey;
@@ -21,7 +21,7 @@ const TOKEN: &str = "7342037359:AAHI25ES9xCOMPWYWRxmr3HKTgFtAh9qhTQ";
 
 /// How a case is checked.
 #[derive(Debug, Clone)]
-enum Check {
+pub enum Check {
     /// HMAC with this bot token.
     Hmac(String),
     /// Ed25519 for this bot id and public key (hex).
@@ -36,7 +36,7 @@ fn public_hex(seed: u8) -> String {
     hex::encode(signing_key(seed).verifying_key().to_bytes())
 }
 
-fn verifier(check: &Check) -> Verifier {
+pub fn verifier(check: &Check) -> Verifier {
     match check {
         Check::Hmac(token) => Verifier::hmac(token),
         Check::Ed25519(bot_id, public) => Verifier::ed25519(*bot_id, public).unwrap(),
@@ -70,11 +70,11 @@ fn validator(raw: &str, check: &Check, max_age: Option<u64>, now: u64) -> Verdic
 
 /// One generated case: the raw initData and how it is checked.
 #[derive(Debug, Clone)]
-struct Case {
-    raw: String,
-    check: Check,
-    max_age: Option<u64>,
-    now: u64,
+pub struct Case {
+    pub raw: String,
+    pub check: Check,
+    pub max_age: Option<u64>,
+    pub now: u64,
 }
 
 fn agrees(case: &Case) -> Result<(), TestCaseError> {
