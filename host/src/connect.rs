@@ -15,7 +15,7 @@ use crate::capabilities::PushGrant;
 use crate::capabilities::push::Mailbox;
 use crate::capabilities::push::resume::{self, Plan, Requested, ResumeError};
 use crate::dispatch::{self, CLOSE_UNAUTHENTICATED, Checked, Close, Dispatcher, Outcome};
-use crate::envelope::{self, ErrorCode};
+use crate::envelope::ErrorCode;
 use crate::runtime::Hook;
 use crate::tenants::{Tenant, TokenBucket};
 
@@ -85,7 +85,9 @@ impl Pending {
                 .message(&tenant.name, "any", "unauthenticated");
             let message =
                 "authenticate first: send {\"Type\":\"Auth\",\"Data\":{\"initData\":\"...\"}}";
-            let reply = envelope::error(ErrorCode::Unauthenticated, message, request.id);
+            let reply = tenant
+                .ledger
+                .error(ErrorCode::Unauthenticated, message, request.id);
             return FirstMessage::Refused(Outcome::reply(reply));
         }
         #[derive(serde::Deserialize)]
@@ -108,7 +110,7 @@ impl Pending {
                         Some(v) => resume::from_auth(Some(&v)),
                         None => std::mem::replace(&mut self.resume, Ok(None)),
                     },
-                    response: envelope::reply("AuthResponse", &data, request.id),
+                    response: tenant.ledger.reply("AuthResponse", &data, request.id),
                 }))
             }
             Err(e) => {
