@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR
 BIN        := $(CARGO_TARGET_DIR)/debug/extws-wasm
 GUESTS     := $(CURDIR)/target/guests
 WASM_OUT   := $(CARGO_TARGET_DIR)/wasm32-wasip2/guest
-TEST_GUESTS := act trap misbehave loop-forever memory-hog stack-overflow huge-reply probe slow stateful
+TEST_GUESTS := act trap misbehave loop-forever memory-hog stack-overflow huge-reply probe slow stateful hoard
 LANGS      := go c python js
 # Test guests in other languages, each built by tests/guests/NAME/build.sh (exit 77: skipped)
 OTHER_TEST_GUESTS := python-fetch

@@ -145,6 +145,7 @@ async fn cost(
     let policy = HistoryPolicy {
         size: 100,
         ttl: Duration::from_secs(300),
+        max_bytes: extws_wasm::capabilities::ledger::DEFAULT_HISTORY_MAX_BYTES,
     };
     let services = Arc::new(services.clone());
     let started = Instant::now();
@@ -160,9 +161,10 @@ async fn cost(
                         services.history.append(TENANT, user, head, policy).await?;
                     } else {
                         let data = r#"{"text":"a push of about sixty bytes"}"#;
+                        let envelope = extws_wasm::capabilities::push::envelope("Notice", data)?;
                         services
                             .bus
-                            .push(TENANT, &Target::User(user), "Notice", data)
+                            .publish(TENANT, &Target::User(user), envelope)
                             .await?;
                     }
                 }

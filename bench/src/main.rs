@@ -297,6 +297,7 @@ fn main() -> anyhow::Result<()> {
                 storm_policy: extws_wasm::capabilities::push::HistoryPolicy {
                     size: if quick { 2 } else { 20 },
                     ttl: Duration::from_secs(if quick { 10 } else { 90 }),
+                    max_bytes: extws_wasm::capabilities::ledger::DEFAULT_HISTORY_MAX_BYTES,
                 },
                 dir: scratch.clone(),
             };

@@ -209,7 +209,7 @@ async fn invoke(
     let span = info_span!("call", r#type = %call.msg_type, component = %component.name, origin = call.origin.as_str());
     let started = Instant::now();
     let result = component
-        .invoke(invocation, tenant.max_message_bytes, instances)
+        .invoke(invocation, tenant.ledger.max_frame_bytes, instances)
         .instrument(span.clone())
         .await;
     let elapsed = started.elapsed();

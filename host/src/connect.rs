@@ -17,7 +17,7 @@ use crate::capabilities::PushGrant;
 use crate::capabilities::push::Mailbox;
 use crate::capabilities::push::resume::{self, Plan, Requested, ResumeError};
 use crate::dispatch::{self, CLOSE_UNAUTHENTICATED, Checked, Close, Dispatcher, Outcome};
-use crate::envelope::{self, ErrorCode};
+use crate::envelope::ErrorCode;
 use crate::runtime::Hook;
 use crate::tenants::{Tenant, TokenBucket};
 
@@ -87,7 +87,9 @@ impl Pending {
                 .message(&tenant.name, "any", "unauthenticated");
             let message =
                 "authenticate first: send {\"Type\":\"Auth\",\"Data\":{\"initData\":\"...\"}}";
-            let reply = envelope::error(ErrorCode::Unauthenticated, message, request.id);
+            let reply = tenant
+                .ledger
+                .error(ErrorCode::Unauthenticated, message, request.id);
             return FirstMessage::Refused(Outcome::reply(reply));
         }
         let (raw, resume) = auth_data(request.data);
@@ -101,7 +103,7 @@ impl Pending {
                         Some(asked) => asked,
                         None => std::mem::replace(&mut self.resume, Ok(None)),
                     },
-                    response: envelope::reply("AuthResponse", &data, request.id),
+                    response: tenant.ledger.reply("AuthResponse", &data, request.id),
                 }))
             }
             Err(e) => {

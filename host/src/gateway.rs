@@ -180,7 +180,7 @@ impl Gateway {
         // every read, and an idle connection waits in a read: the default 128 KiB made each
         // idle connection cost ~135 KiB of RSS. 1 KiB holds a typical request whole; a larger
         // message takes more reads (~1.5 ms more for 1 MiB, against ~100 ms to handle it).
-        let max = connection.tenant().max_message_bytes;
+        let max = connection.tenant().ledger.max_frame_bytes;
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
             .max_message_size(Some(max))

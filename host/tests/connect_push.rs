@@ -118,6 +118,7 @@ async fn a_push_the_instant_a_connection_opens_is_delivered_with_history_off() {
     rounds(HistoryPolicy {
         size: 0,
         ttl: Duration::from_secs(60),
+        max_bytes: 0,
     })
     .await;
 }

@@ -143,7 +143,7 @@ async fn timeout_limit_and_the_connection_goes_on() {
         |t| {
             t.limits.timeout = std::time::Duration::from_millis(200);
             t.limits.max_memory_bytes = 16 << 20;
-            t.max_message_bytes = 4096;
+            t.ledger.max_frame_bytes = 4096;
         },
     )
     .await;
@@ -304,7 +304,7 @@ async fn close_policy_handler_codes_are_kept_when_sendable_else_1008() {
 
 #[tokio::test]
 async fn close_policy_oversize_frames_are_1009() {
-    let mut d = dispatcher(&["calc"], |t| t.max_message_bytes = 100).await;
+    let mut d = dispatcher(&["calc"], |t| t.ledger.max_frame_bytes = 100).await;
     let out = d
         .on_text(&format!(
             r#"{{"Type":"CalculateRequest","Data":"{}"}}"#,

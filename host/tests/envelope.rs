@@ -154,7 +154,7 @@ async fn binary_frames_are_read_as_utf8_json() {
 #[tokio::test]
 async fn oversize_frames_close_with_1009() {
     let mut config = tenant("default", &["misbehave"]);
-    config.max_message_bytes = 4096;
+    config.ledger.max_frame_bytes = 4096;
     let server = start(extws_wasm::Config::new(vec![config])).await;
     let mut ws = connect(&server.url("/")).await;
     let big = format!(r#"{{"Type":"Echo","Data":"{}"}}"#, "x".repeat(5000));

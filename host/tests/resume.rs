@@ -41,6 +41,7 @@ async fn start_node(history: HistoryPolicy) -> TestServer {
 const DEFAULT: HistoryPolicy = HistoryPolicy {
     size: 100,
     ttl: Duration::from_secs(300),
+    max_bytes: 64 << 20,
 };
 
 /// `user`'s connection to `addr`, resuming after `resume` (query transport).

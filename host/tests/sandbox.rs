@@ -24,7 +24,7 @@ const HOSTILE: &[&str] = &[
 async fn hostile_server(timeout_ms: u64) -> TestServer {
     let mut t = tenant("default", HOSTILE);
     t.limits.timeout = Duration::from_millis(timeout_ms);
-    t.max_message_bytes = 64 * 1024;
+    t.ledger.max_frame_bytes = 64 * 1024;
     start(Config::new(vec![t])).await
 }
 

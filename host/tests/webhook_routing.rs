@@ -54,7 +54,7 @@ async fn a_webhook_goes_to_the_tenant_of_its_host_first() {
 async fn an_oversized_update_gets_its_413_while_still_sending() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut t = tenant("a", &["probe"]);
-    t.max_message_bytes = 64 << 10;
+    t.ledger.max_frame_bytes = 64 << 10;
     t.updates = Some(webhook_at(HOOK, "secret-of-a"));
     let server = start(Config::new(vec![t])).await;
     let body = vec![b'x'; 20 << 20];

@@ -11,12 +11,15 @@
 //!   host uses for guests (the Bot API's too).
 //! * [`session`], [`log`] — who is calling and the host's log: granted to every guest.
 //! * [`services`] — the backends kv and push share (embedded store or Redis), opened once.
+//! * [`ledger`] — each tenant's limits on what its guests make the host store or send, listed
+//!   in one table, with the frame and topic checks.
 //!
 //! Adding a capability: a folder here, its interface in `wit/handler.wit`, its SDK wrappers,
 //! and one line in `runtime::host::link`.
 
 pub mod http;
 pub mod kv;
+pub mod ledger;
 pub mod log;
 pub mod push;
 pub mod services;

@@ -140,6 +140,10 @@ pub struct ServeArgs {
     /// this long after its last push.
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub push_history_ttl: u64,
+    /// Bytes of push history kept over all users; a push past it is refused (the handler
+    /// gets `invalid`, "quota exceeded") until older pushes expire.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub push_history_max_bytes: u64,
     /// Reload a component when its file changes, without dropping connections: in-flight
     /// messages finish on the old version, new ones use the new one; a component that fails
     /// to load leaves the old one running (and the log says why).
@@ -238,10 +242,15 @@ pub struct LimitArgs {
     /// Maximum linear memory of one handler instance, in MiB.
     #[arg(long, default_value_t = 64, value_name = "MIB")]
     pub max_memory_mib: usize,
-    /// Largest accepted message and largest reply, in bytes. Bigger frames close the
-    /// connection with 1009.
+    /// Largest accepted message and largest frame sent, in bytes (the whole frame, envelope
+    /// included). Bigger frames from a client close the connection with 1009; a bigger reply
+    /// becomes a `limit` error, a bigger push is refused to the handler.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_message_bytes: usize,
+    /// Topics one connection may be subscribed to at once; past it `push.subscribe` is
+    /// refused (`invalid`).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_topics_per_connection: usize,
     /// Handler calls running at once; more wait in a queue of --max-queue, then get
     /// `overloaded`.
     #[arg(long, default_value_t = 8, value_name = "N")]

@@ -125,6 +125,9 @@ struct PushFile {
     /// Seconds a push is kept; a user's history is forgotten this long after its last push.
     /// Default 300.
     history_ttl: Option<u64>,
+    /// Bytes of push history the tenant may keep over all its users; a push past it is
+    /// refused (`invalid`, "quota exceeded"). Default 64 MiB.
+    history_max_bytes: Option<u64>,
 }
 
 /// `[tenant.capabilities]`.
@@ -262,13 +265,13 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
         }
         components.push(spec);
     }
-    let (limits, max_message_bytes) = t.limits.resolve(super::limits::file_key)?;
+    let (limits, ledger) = t.limits.resolve(super::limits::file_key)?;
     let (auth, bot_token) = auth(&t.auth)?;
     let mut capabilities = capabilities(&t.capabilities, base)?;
     capabilities.http = crate::capabilities::http::settings::grant(
         &t.capabilities.http,
         limits.max_concurrency,
-        max_message_bytes,
+        ledger.max_frame_bytes,
     )?;
     capabilities.telegram = crate::capabilities::telegram::settings::bot_api(
         t.telegram.as_ref(),
@@ -289,7 +292,7 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
         components,
         capabilities,
         limits,
-        max_message_bytes,
+        ledger,
         fanout: t.fanout,
         static_dir: super::static_dir(t.static_dir.map(|d| base.join(d)).as_deref())?,
         quota: Quota {
@@ -300,6 +303,9 @@ fn tenant(t: TenantFile, base: &Path) -> anyhow::Result<TenantConfig> {
         push_history: super::push_history(
             t.push.history_size.unwrap_or(DEFAULT_HISTORY.size),
             t.push.history_ttl.unwrap_or(DEFAULT_HISTORY.ttl.as_secs()),
+            t.push
+                .history_max_bytes
+                .unwrap_or(DEFAULT_HISTORY.max_bytes),
         )
         .context("[tenant.push]")?,
     })

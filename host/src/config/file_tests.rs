@@ -201,11 +201,19 @@ fn push_history_defaults_and_bounds() {
     let history = config.tenants[0].push_history;
     assert!(!history.enabled());
     assert_eq!(history.ttl, std::time::Duration::from_secs(60));
+    let config = with(
+        "none = true",
+        "[tenant.push]\nhistory_max_bytes = 4096",
+        "Cargo.toml",
+    )
+    .unwrap();
+    assert_eq!(config.tenants[0].push_history.max_bytes, 4096);
     for (bad, key) in [
         ("history_size = 10001", "history_size"),
         ("history_ttl = 0", "history_ttl"),
         ("history_ttl = 86401", "history_ttl"),
         ("history_count = 3", "history_count"),
+        ("history_max_bytes = 1000", "history_max_bytes"),
     ] {
         let e = format!(
             "{:#}",

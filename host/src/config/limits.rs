@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::bail;
 use serde::Deserialize;
 
+use crate::capabilities::ledger::{DEFAULT_MAX_TOPICS, Ledger};
+use crate::cli::LimitArgs;
 use crate::runtime::Limits;
 
 /// Largest `max_message_bytes` a tenant may set (64 MiB).
@@ -32,8 +34,11 @@ pub struct LimitValues {
     pub max_connections_per_user: Option<usize>,
     /// Open connections from one address while their first-message auth is pending.
     pub max_connections_per_ip: Option<usize>,
-    /// Largest accepted frame and largest reply, in bytes.
+    /// Largest accepted frame and largest frame sent (reply or push, envelope included), in
+    /// bytes.
     pub max_message_bytes: Option<usize>,
+    /// Topics one connection may be subscribed to at once.
+    pub max_topics_per_connection: Option<usize>,
     /// Sustained messages per second per connection.
     pub rate_per_second: Option<f64>,
     /// Burst of messages per connection.
@@ -41,9 +46,9 @@ pub struct LimitValues {
 }
 
 impl LimitValues {
-    /// The limits and the message size limit, checked; `key` spells a key's name (given in
-    /// snake case) as the user wrote it.
-    pub fn resolve(&self, key: impl Fn(&str) -> String) -> anyhow::Result<(Limits, usize)> {
+    /// The limits and the tenant's ledger (frame size, topics), checked; `key` spells a key's
+    /// name (given in snake case) as the user wrote it.
+    pub fn resolve(&self, key: impl Fn(&str) -> String) -> anyhow::Result<(Limits, Ledger)> {
         let d = Limits::default();
         let limits = Limits {
             timeout: self.timeout_ms.map_or(d.timeout, Duration::from_millis),
@@ -65,7 +70,11 @@ impl LimitValues {
             rate_burst: self.rate_burst.unwrap_or(d.rate_burst),
             ..d
         };
-        let max_message_bytes = self.max_message_bytes.unwrap_or(1 << 20);
+        let ledger = Ledger {
+            max_frame_bytes: self.max_message_bytes.unwrap_or(1 << 20),
+            max_topics_per_connection: self.max_topics_per_connection.unwrap_or(DEFAULT_MAX_TOPICS),
+        };
+        let max_message_bytes = ledger.max_frame_bytes;
         fn at_least_one(name: &'static str, value: usize) -> Option<(&'static str, &'static str)> {
             (value == 0).then_some((name, "at least 1"))
         }
@@ -83,6 +92,10 @@ impl LimitValues {
             at_least_one("rate_burst", limits.rate_burst as usize),
             (!(64..=MAX_MESSAGE_BYTES).contains(&max_message_bytes))
                 .then_some(("max_message_bytes", "between 64 and 67108864")),
+            at_least_one(
+                "max_topics_per_connection",
+                ledger.max_topics_per_connection,
+            ),
         ]
         .into_iter()
         .flatten()
@@ -90,8 +103,27 @@ impl LimitValues {
         if let Some((name, rule)) = problem {
             bail!("{} must be {rule}", key(name));
         }
-        Ok((limits, max_message_bytes))
+        Ok((limits, ledger))
     }
+}
+
+/// The sandbox limits and the tenant's ledger from flags (the same rules as a file's).
+pub fn limits(args: &LimitArgs) -> anyhow::Result<(Limits, Ledger)> {
+    LimitValues {
+        timeout_ms: Some(args.timeout_ms),
+        fuel: None,
+        max_memory_mib: Some(args.max_memory_mib),
+        max_concurrency: Some(args.max_concurrency),
+        max_queue: Some(args.max_queue),
+        max_connections: Some(args.max_connections),
+        max_connections_per_user: Some(args.max_connections_per_user),
+        max_connections_per_ip: Some(args.max_connections_per_ip),
+        max_message_bytes: Some(args.max_message_bytes),
+        max_topics_per_connection: Some(args.max_topics_per_connection),
+        rate_per_second: Some(args.rate_per_second),
+        rate_burst: Some(args.rate_burst),
+    }
+    .resolve(flag)
 }
 
 /// A key spelled as a flag: `timeout_ms` → `--timeout-ms`.
@@ -118,8 +150,8 @@ mod tests {
         assert_eq!(flag_error, "--max-concurrency must be at least 1");
         let file_error = values.resolve(file_key).unwrap_err().to_string();
         assert_eq!(file_error, "limits.max_concurrency must be at least 1");
-        let (limits, max) = LimitValues::default().resolve(flag).unwrap();
-        assert_eq!((limits, max), (Limits::default(), 1 << 20));
+        let (limits, ledger) = LimitValues::default().resolve(flag).unwrap();
+        assert_eq!((limits, ledger), (Limits::default(), Ledger::default()));
         for bad in [
             LimitValues {
                 max_message_bytes: Some(63),

@@ -17,12 +17,13 @@ use anyhow::{Context as _, bail};
 
 use crate::auth::{AuthPolicy, Verifier, system_clock};
 use crate::capabilities::Capabilities;
+use crate::capabilities::ledger::Ledger;
 use crate::capabilities::push::HistoryPolicy;
 use crate::capabilities::push::history::{MAX_HISTORY_SIZE, MAX_HISTORY_TTL};
-use crate::cli::{AuthArgs, LimitArgs, ServeArgs};
+use crate::cli::{AuthArgs, ServeArgs};
 use crate::runtime::{ComponentSpec, EngineSettings, Lifecycle, Limits};
 use crate::state::Quota;
-use limits::LimitValues;
+pub use limits::limits;
 pub use route::Route;
 
 /// One tenant's configuration.
@@ -40,8 +41,8 @@ pub struct TenantConfig {
     pub capabilities: Capabilities,
     /// Its per-call limits.
     pub limits: Limits,
-    /// Largest accepted frame / reply, in bytes.
-    pub max_message_bytes: usize,
+    /// Its limits on what its guests make the host send (frame size, topics per connection).
+    pub ledger: Ledger,
     /// Whether several components may answer the same Type.
     pub fanout: bool,
     /// A directory served over plain HTTP under the tenant's route (the Mini App itself).
@@ -122,8 +123,9 @@ pub const DEFAULT_QUOTA: Quota = Quota {
 };
 
 /// A checked push history policy: `size` entries (0 = off, at most [`MAX_HISTORY_SIZE`])
-/// kept `ttl_secs` seconds (1 s to [`MAX_HISTORY_TTL`]).
-pub fn push_history(size: u32, ttl_secs: u64) -> anyhow::Result<HistoryPolicy> {
+/// kept `ttl_secs` seconds (1 s to [`MAX_HISTORY_TTL`]), `max_bytes` over all the tenant's
+/// users (at least 1 KiB while history is on).
+pub fn push_history(size: u32, ttl_secs: u64, max_bytes: u64) -> anyhow::Result<HistoryPolicy> {
     if size > MAX_HISTORY_SIZE {
         bail!("push history_size must be 0 (off) to {MAX_HISTORY_SIZE}, got {size}");
     }
@@ -134,7 +136,14 @@ pub fn push_history(size: u32, ttl_secs: u64) -> anyhow::Result<HistoryPolicy> {
             MAX_HISTORY_TTL.as_secs()
         );
     }
-    Ok(HistoryPolicy { size, ttl })
+    if size > 0 && max_bytes < 1024 {
+        bail!("push history_max_bytes must be at least 1024, got {max_bytes}");
+    }
+    Ok(HistoryPolicy {
+        size,
+        ttl,
+        max_bytes,
+    })
 }
 
 impl StateConfig {
@@ -171,12 +180,12 @@ impl Config {
                 );
             }
         }
-        let (limits, max_message_bytes) = limits(&args.limits)?;
+        let (limits, ledger) = limits(&args.limits)?;
         let mut capabilities = Capabilities {
             http: crate::capabilities::http::settings::grant(
                 &args.grants.allow_http,
                 limits.max_concurrency,
-                max_message_bytes,
+                ledger.max_frame_bytes,
             )
             .context("--allow-http")?,
             ..Capabilities::default()
@@ -217,12 +226,16 @@ impl Config {
                 .collect(),
             capabilities,
             limits,
-            max_message_bytes,
+            ledger,
             fanout: args.fanout,
             static_dir: static_dir(args.static_dir.as_deref())?,
             quota: DEFAULT_QUOTA,
             updates,
-            push_history: push_history(args.push_history_size, args.push_history_ttl)?,
+            push_history: push_history(
+                args.push_history_size,
+                args.push_history_ttl,
+                args.push_history_max_bytes,
+            )?,
         };
         let mut config = Self::new(vec![tenant]);
         config.watch = args.watch;
@@ -289,24 +302,6 @@ pub fn static_dir(dir: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
         Some(dir) => Ok(Some(dir.to_path_buf())),
         None => Ok(None),
     }
-}
-
-/// The sandbox limits and the message size limit from flags (the same rules as a file's).
-pub fn limits(args: &LimitArgs) -> anyhow::Result<(Limits, usize)> {
-    LimitValues {
-        timeout_ms: Some(args.timeout_ms),
-        fuel: None,
-        max_memory_mib: Some(args.max_memory_mib),
-        max_concurrency: Some(args.max_concurrency),
-        max_queue: Some(args.max_queue),
-        max_connections: Some(args.max_connections),
-        max_connections_per_user: Some(args.max_connections_per_user),
-        max_connections_per_ip: Some(args.max_connections_per_ip),
-        max_message_bytes: Some(args.max_message_bytes),
-        rate_per_second: Some(args.rate_per_second),
-        rate_burst: Some(args.rate_burst),
-    }
-    .resolve(limits::flag)
 }
 
 fn auth_policy(args: &AuthArgs) -> anyhow::Result<AuthPolicy> {

@@ -1,7 +1,8 @@
 //! An authenticated connection's messages, without the socket: a frame in, the replies to send
 //! and whether to close out. The frame's size, envelope and rate are checked here; the `Type`
 //! then goes through the one call path ([`crate::call::run`], origin `Client`) and each
-//! [`crate::call::Answer`] becomes a reply envelope. Every row of the error table can be tested
+//! [`crate::call::Answer`] becomes a reply envelope, held to the tenant's frame limit (its
+//! [`crate::capabilities::ledger::Ledger`]). Every row of the error table can be tested
 //! without a network. (Before authentication, frames go to [`crate::connect::Pending`].)
 
 use std::sync::Arc;
@@ -59,11 +60,11 @@ pub(crate) enum Checked<'a> {
 /// Checks one text frame's size, envelope and rate, counting refusals (shared by
 /// authenticated connections and first-message authentication).
 pub(crate) fn check<'a>(tenant: &Tenant, bucket: &mut TokenBucket, text: &'a str) -> Checked<'a> {
-    if text.len() > tenant.max_message_bytes {
+    if text.len() > tenant.ledger.max_frame_bytes {
         return Checked::Refused(Outcome::close(Close::too_big(&format!(
             "{} bytes, the limit is {}",
             text.len(),
-            tenant.max_message_bytes
+            tenant.ledger.max_frame_bytes
         ))));
     }
     // Every frame takes a token, a malformed one too: parsing costs the server as much.
@@ -82,7 +83,7 @@ pub(crate) fn check<'a>(tenant: &Tenant, bucket: &mut TokenBucket, text: &'a str
 fn rate_limited(tenant: &Tenant, id: Option<&serde_json::value::RawValue>) -> Outcome {
     tenant.metrics.message(&tenant.name, "any", "rate_limited");
     let message = "too many messages: slow down";
-    Outcome::reply(envelope::error(ErrorCode::RateLimited, message, id))
+    Outcome::reply(tenant.ledger.error(ErrorCode::RateLimited, message, id))
 }
 
 /// The `invalid_message` reply, counted.
@@ -184,9 +185,12 @@ impl Dispatcher {
             if let Some((code, reason)) = answer.close_requested() {
                 outcome.close = Some(Close::new(valid_close_code(code), reason));
             }
+            // The whole frame counts against the tenant's limit: a reply over it becomes a
+            // `limit` error, an error's message is cut to fit.
+            let ledger = &self.tenant.ledger;
             outcome.replies.push(match answer.result {
-                Ok(response) => envelope::reply(&response.msg_type, &response.data, request.id),
-                Err(e) => envelope::error(e.code(), &e.to_string(), request.id),
+                Ok(response) => ledger.reply(&response.msg_type, &response.data, request.id),
+                Err(e) => ledger.error(e.code(), &e.to_string(), request.id),
             });
         }
         outcome

@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::SemaphorePermit;
 
 use crate::auth::AuthPolicy;
+use crate::capabilities::ledger::Ledger;
 use crate::capabilities::telegram::BotApi;
 use crate::capabilities::{Capabilities, KvGrant, PushGrant, Services};
 use crate::config::updates::{Updates, WebhookSecret};
@@ -29,8 +30,9 @@ pub struct Tenant {
     pub route: Route,
     /// How its connections authenticate.
     pub auth: AuthPolicy,
-    /// Largest accepted frame and largest reply, in bytes.
-    pub max_message_bytes: usize,
+    /// Its limits on what its guests make the host send: frame size (accepted and sent),
+    /// topics per connection (see [`crate::capabilities::ledger`]).
+    pub ledger: Ledger,
     /// Directory served over plain HTTP under the route.
     pub static_dir: Option<std::path::PathBuf>,
     /// The server's metrics.
@@ -75,6 +77,7 @@ impl Tenant {
                 bus: s.bus.clone(),
                 history: s.history.clone(),
                 history_policy: config.push_history,
+                ledger: config.ledger,
             }),
             ..config.capabilities.clone()
         };
@@ -95,7 +98,7 @@ impl Tenant {
         Ok(Self {
             route: config.route.clone(),
             auth: config.auth.clone(),
-            max_message_bytes: config.max_message_bytes,
+            ledger: config.ledger,
             static_dir: config.static_dir.clone(),
             calls: CallSlots::new(limits.max_concurrency, limits.max_queue),
             connections: Arc::new(ConnectionCount::new(name.clone(), limits, metrics.clone())),

@@ -28,7 +28,7 @@ use crate::tenants::Tenant;
 /// `schedule.*` included, to try an update or a schedule locally). Returns the reply (or
 /// error) envelope and whether it was a success.
 pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
-    let (limits, max_reply) = config::limits(&args.limits)?;
+    let (limits, ledger) = config::limits(&args.limits)?;
     if serde_json::from_str::<&serde_json::value::RawValue>(&args.data).is_err() {
         bail!("DATA is not valid JSON: {}", args.data);
     }
@@ -46,12 +46,12 @@ pub async fn call(args: &CallArgs) -> anyhow::Result<(String, bool)> {
         components: vec![ComponentSpec::fresh(&args.component)],
         capabilities: Default::default(),
         limits,
-        max_message_bytes: max_reply,
+        ledger,
         fanout: false,
         static_dir: None,
         quota: config::DEFAULT_QUOTA,
         updates: None,
-        push_history: config::push_history(0, 1)?,
+        push_history: config::push_history(0, 1, 0)?,
     };
     let tenant = Arc::new(Tenant::load(&runtime, &tenant, None, Arc::new(Metrics::new())).await?);
     let wit_user = user.as_ref().map(to_wit_user);

@@ -107,11 +107,11 @@ async fn read(
     let Some(length) = length else {
         return refuse(StatusCode::LENGTH_REQUIRED, "Content-Length is required");
     };
-    if length > tenant.max_message_bytes {
+    if length > tenant.ledger.max_frame_bytes {
         tenant.metrics.update(&tenant.name, "other", "too_large");
         let line = format!(
             "the update is {length} bytes, the limit is {}",
-            tenant.max_message_bytes
+            tenant.ledger.max_frame_bytes
         );
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, &line);
     }

@@ -34,7 +34,7 @@ pub fn shop_tenant(
         ..AuthPolicy::new(Verifier::hmac(token))
     };
     t.limits.timeout = Duration::from_secs(5);
-    t.max_message_bytes = 8192;
+    t.ledger.max_frame_bytes = 8192;
     let methods = methods.iter().map(|m| m.to_string());
     let api = BotApi::new(Some(BotToken::new(token)), &telegram.http.url(), methods).unwrap();
     t.capabilities.telegram = Some(Arc::new(api));

@@ -24,7 +24,7 @@ pub fn tenant(name: &str, components: &[&str]) -> TenantConfig {
             .collect(),
         capabilities: Capabilities::default(),
         limits: Limits::default(),
-        max_message_bytes: 1 << 20,
+        ledger: extws_wasm::capabilities::ledger::Ledger::default(),
         fanout: false,
         static_dir: None,
         quota: extws_wasm::config::DEFAULT_QUOTA,

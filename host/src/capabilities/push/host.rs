@@ -1,7 +1,9 @@
 //! The `push` import: messages to a user's connections or a topic's subscribers, on every
 //! server of the tenant, and this connection's topic subscriptions. Denied (as `unavailable`)
 //! when the server has no state and push. With push history on, a user push is appended to
-//! the user's history (which assigns its `Seq`) and delivered from there.
+//! the user's history (which assigns its `Seq`) and delivered from there. Every push is held
+//! to the tenant's [`Ledger`](crate::capabilities::ledger::Ledger) (its whole frame, `Seq`
+//! included) before it is stored or sent, and every subscription to its topic count.
 
 use super::{PushError, PushGrant, Target, check_topic, envelope};
 use crate::capabilities::{Ctx, NO_STATE_STORE};
@@ -28,8 +30,28 @@ impl Ctx<'_, PushGrant> {
             ));
         };
         check_topic(&topic).map_err(to_wit)?;
-        grant.bus.hub().subscribe(id, &topic, on);
-        Ok(())
+        let ledger = grant.ledger;
+        grant
+            .bus
+            .hub()
+            .subscribe(id, &topic, on, |subscribed| ledger.subscribe(subscribed))
+            .map_err(|e| push::PushError::Invalid(e.to_string()))
+    }
+
+    /// The envelope of a push, or `invalid` when its frame (with a `Seq` when `sequenced`)
+    /// would be over the tenant's frame limit.
+    fn envelope(
+        grant: &PushGrant,
+        msg_type: &str,
+        data: &str,
+        sequenced: bool,
+    ) -> Result<String, push::PushError> {
+        let envelope = envelope(msg_type, data).map_err(to_wit)?;
+        grant
+            .ledger
+            .push(&envelope, sequenced)
+            .map_err(|e| push::PushError::Invalid(e.to_string()))?;
+        Ok(envelope)
     }
 }
 
@@ -41,16 +63,17 @@ impl push::Host for Ctx<'_, PushGrant> {
         data: String,
     ) -> Result<(), push::PushError> {
         let (grant, tenant) = self.grant()?;
-        if !grant.history_policy.enabled() {
+        let sequenced = grant.history_policy.enabled();
+        let mut head = Self::envelope(grant, &msg_type, &data, sequenced)?;
+        if !sequenced {
             let target = Target::User(user_id);
             return grant
                 .bus
-                .push(tenant, &target, &msg_type, &data)
+                .publish(tenant, &target, head)
                 .await
                 .map_err(to_wit);
         }
         // Sequenced: stored in the history, then delivered with its Seq.
-        let mut head = envelope(&msg_type, &data).map_err(to_wit)?;
         head.pop(); // the closing brace: the history adds `,"Seq":N}`
         grant
             .history
@@ -68,10 +91,11 @@ impl push::Host for Ctx<'_, PushGrant> {
     ) -> Result<(), push::PushError> {
         check_topic(&topic).map_err(to_wit)?;
         let (grant, tenant) = self.grant()?;
+        let envelope = Self::envelope(grant, &msg_type, &data, false)?;
         let target = Target::Topic(topic);
         grant
             .bus
-            .push(tenant, &target, &msg_type, &data)
+            .publish(tenant, &target, envelope)
             .await
             .map_err(to_wit)
     }

@@ -95,15 +95,24 @@ impl Hub {
         self.entries.lock().expect("hub lock").remove(&id);
     }
 
-    /// Subscribes connection `id` to `topic`.
-    pub fn subscribe(&self, id: ConnectionId, topic: &str, on: bool) {
+    /// Subscribes connection `id` to `topic` (`on`) or unsubscribes it. A topic it does not
+    /// have yet is added only if `admit` allows one more after the number it has.
+    pub fn subscribe<E>(
+        &self,
+        id: ConnectionId,
+        topic: &str,
+        on: bool,
+        admit: impl FnOnce(usize) -> Result<(), E>,
+    ) -> Result<(), E> {
         if let Some(entry) = self.entries.lock().expect("hub lock").get_mut(&id) {
-            if on {
-                entry.topics.insert(topic.to_string());
-            } else {
+            if !on {
                 entry.topics.remove(topic);
+            } else if !entry.topics.contains(topic) {
+                admit(entry.topics.len())?;
+                entry.topics.insert(topic.to_string());
             }
         }
+        Ok(())
     }
 
     /// Delivers `envelope` (with its `seq`, for a sequenced user push) to this server's
@@ -158,7 +167,10 @@ mod tests {
         let hub = Arc::new(Hub::default());
         let mut a = hub.register("a".into(), Some(1));
         let mut b = hub.register("b".into(), Some(1));
-        hub.subscribe(a.id, "news", true);
+        hub.subscribe(a.id, "news", true, |_| Ok::<_, ()>(()))
+            .unwrap();
+        assert_eq!(hub.subscribe(a.id, "more", true, Err), Err(1));
+        assert_eq!(hub.subscribe(a.id, "news", true, Err), Ok(()));
         hub.deliver("a", &Target::User(1), Some(7), "to-user");
         hub.deliver("a", &Target::Topic("news".into()), None, "to-topic");
         let first = a.messages.recv().await.unwrap();

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
+use crate::capabilities::ledger::Ledger;
+
 pub use history::{HistoryPolicy, HistoryRead, HistoryStore};
 pub use hub::{ConnectionId, Hub, Mailbox, Pushed, QUEUE_BOUND};
 
@@ -27,6 +29,8 @@ pub struct PushGrant {
     pub history: HistoryStore,
     /// This tenant's push history policy (size 0: user pushes are best-effort).
     pub history_policy: HistoryPolicy,
+    /// This tenant's limits on frames and topics.
+    pub ledger: Ledger,
 }
 
 impl std::fmt::Debug for PushGrant {
@@ -113,20 +117,8 @@ impl Bus {
         Ok(Self::Redis { hub, publisher })
     }
 
-    /// Pushes a `{"Type": msg_type, "Data": data}` envelope to `tenant`'s `target`; `data`
-    /// must be JSON and `msg_type` not empty.
-    pub async fn push(
-        &self,
-        tenant: &str,
-        target: &Target,
-        msg_type: &str,
-        data: &str,
-    ) -> Result<(), PushError> {
-        self.publish(tenant, target, envelope(msg_type, data)?)
-            .await
-    }
-
-    /// Publishes `envelope` for `tenant`'s `target`.
+    /// Publishes `envelope` (checked against the tenant's ledger by the caller) for `tenant`'s
+    /// `target`.
     pub async fn publish(
         &self,
         tenant: &str,

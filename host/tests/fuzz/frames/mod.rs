@@ -191,7 +191,7 @@ async fn healthy(ws: &mut Ws, n: i16) -> Result<(), String> {
 /// The server every case runs against.
 async fn server() -> TestServer {
     let mut tenant = tenant("default", &["calc"]);
-    tenant.max_message_bytes = MAX;
+    tenant.ledger.max_frame_bytes = MAX;
     // The long-lived client asks once per case, faster than a real client may.
     tenant.limits.rate_per_second = 1e9;
     tenant.limits.rate_burst = u32::MAX;

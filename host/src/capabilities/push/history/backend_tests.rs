@@ -4,13 +4,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::capabilities::push::history::{HistoryPolicy, HistoryStore, fresh_start, now_ms};
-use crate::capabilities::push::{Hub, Target};
+use crate::capabilities::push::{Hub, PushError, Target};
 use crate::state::test_support::{RedisServer, TempDir};
 use crate::state::{EmbeddedKv, RedisKv};
 
 const POLICY: HistoryPolicy = HistoryPolicy {
     size: 3,
     ttl: Duration::from_secs(60),
+    max_bytes: 1 << 20,
 };
 
 fn embedded(dir: &TempDir) -> (HistoryStore, Arc<Hub>) {
@@ -70,6 +71,7 @@ async fn age(store: &HistoryStore) {
     let short = HistoryPolicy {
         size: 100,
         ttl: Duration::from_millis(300),
+        max_bytes: 1 << 20,
     };
     let first = store.append("a", 1, head(1), short).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -89,6 +91,7 @@ async fn forgotten(store: &HistoryStore) {
     let short = HistoryPolicy {
         size: 5,
         ttl: Duration::from_secs(2),
+        max_bytes: 1 << 20,
     };
     let tasks: Vec<_> = (0..1000)
         .map(|user| {
@@ -114,6 +117,57 @@ async fn forgotten(store: &HistoryStore) {
         assert!(Instant::now() < deadline, "still {:?}", store.usage().await);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A tenant's history holds at most `max_bytes` over all its users: an append past it is
+/// refused (`invalid`, "quota exceeded") and changes nothing, another tenant is unaffected, a
+/// user's trimmed entries make room, and a forgotten user's bytes come back.
+async fn quota(store: &HistoryStore) {
+    let policy = HistoryPolicy {
+        size: 1,
+        ttl: Duration::from_millis(1500),
+        max_bytes: 4096,
+    };
+    let kilobyte = || format!(r#"{{"Type":"N","Data":"{}""#, "x".repeat(1000));
+    let mut kept = 0;
+    let refused = loop {
+        match store.append("q", kept, kilobyte(), policy).await {
+            Ok(_) => kept += 1,
+            Err(e) => break e,
+        }
+        assert!(kept < 10, "the quota refused nothing");
+    };
+    assert_eq!(kept, 3, "1 KiB pushes kept in 4 KiB");
+    let PushError::Invalid(message) = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(message.contains("quota exceeded"), "{message}");
+    let read = store.read("q", kept, 0, policy).await.unwrap();
+    assert_eq!(read.latest, None, "the refused push was stored");
+    store.append("other", 1, kilobyte(), policy).await.unwrap();
+    for _ in 0..5 {
+        store.append("q", 0, kilobyte(), policy).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store.append("q", 100, kilobyte(), policy).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "forgotten users kept their bytes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn embedded_quota() {
+    let dir = TempDir::new("history");
+    quota(&embedded(&dir).0).await;
+}
+
+#[tokio::test]
+async fn redis_quota() {
+    let server = RedisServer::start();
+    quota(&redis(&server).await).await;
 }
 
 #[tokio::test]

@@ -4,8 +4,10 @@
 //! Tables: `push_users` maps (tenant, user) to (latest `Seq`, oldest kept `Seq`, expiry in Unix
 //! ms); `push_log` maps (tenant, user, `Seq`) to an 8-byte little-endian timestamp (Unix ms)
 //! followed by the envelope; `push_expiry` indexes (expiry, tenant, user), so an append finds
-//! the forgotten users without a scan. A user's kept entries are the consecutive `Seq`s from
-//! the oldest kept to the latest.
+//! the forgotten users without a scan; `push_bytes` maps a tenant to the bytes of its
+//! `push_log` values (its quota, `history_max_bytes`, is checked against it before an append
+//! changes anything). A user's kept entries are the consecutive `Seq`s from the oldest kept to
+//! the latest.
 //!
 //! One writer thread does every append (group commit): it takes all the appends waiting, runs
 //! them in one write transaction, commits it durably, then delivers each envelope to the hub
@@ -18,20 +20,16 @@ use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use redb::{
-    ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, TableDefinition,
-    WriteTransaction,
-};
+use redb::{ReadableDatabase, ReadableTableMetadata};
 use tokio::sync::oneshot;
 
-use super::{HistoryPolicy, HistoryRead, fresh_start, now_ms, sequenced};
+use super::{HistoryPolicy, HistoryRead, now_ms};
 use crate::capabilities::push::{Hub, PushError, Target};
 use crate::state::EmbeddedKv;
-use crate::state::reopen::{Failure, storage};
+use crate::state::reopen::storage;
 
-const USERS: TableDefinition<(&str, i64), (u64, u64, u64)> = TableDefinition::new("push_users");
-const LOG: TableDefinition<(&str, i64, u64), &[u8]> = TableDefinition::new("push_log");
-const EXPIRY: TableDefinition<(u64, &str, i64), ()> = TableDefinition::new("push_expiry");
+mod tables;
+use tables::{EXPIRY, LOG, Tables, USERS, decode, readable};
 
 /// Appends one write transaction takes at most.
 const BATCH: usize = 256;
@@ -199,19 +197,23 @@ fn write_forever(kv: &EmbeddedKv, hub: &Hub, appends: &std_mpsc::Receiver<Append
             {
                 let mut tables = Tables::open(&txn)?;
                 let now = now_ms();
+                // First, so that their bytes are back before the quota is checked.
+                tables.purge_forgotten(now, PURGE_USERS)?;
                 for a in &batch {
                     envelopes.push(tables.append(&a.tenant, a.user, &a.head, a.policy, now)?);
                 }
-                tables.purge_forgotten(now, PURGE_USERS)?;
             }
             txn.commit().map_err(storage)?;
             Ok(envelopes)
         });
         match committed {
             Ok(envelopes) => {
-                for (a, (seq, envelope)) in batch.into_iter().zip(envelopes) {
-                    hub.deliver(&a.tenant, &Target::User(a.user), Some(seq), &envelope);
-                    let _ = a.reply.send(Ok(seq));
+                for (a, appended) in batch.into_iter().zip(envelopes) {
+                    let answer = appended.map(|(seq, envelope)| {
+                        hub.deliver(&a.tenant, &Target::User(a.user), Some(seq), &envelope);
+                        seq
+                    });
+                    let _ = a.reply.send(answer);
                 }
             }
             Err(e) => {
@@ -221,116 +223,6 @@ fn write_forever(kv: &EmbeddedKv, hub: &Hub, appends: &std_mpsc::Receiver<Append
                 }
             }
         }
-    }
-}
-
-/// The history's tables in one write transaction.
-struct Tables<'t> {
-    users: Table<'t, (&'static str, i64), (u64, u64, u64)>,
-    log: Table<'t, (&'static str, i64, u64), &'static [u8]>,
-    expiry: Table<'t, (u64, &'static str, i64), ()>,
-}
-
-impl<'t> Tables<'t> {
-    fn open(txn: &'t WriteTransaction) -> Result<Self, Failure> {
-        Ok(Self {
-            users: txn.open_table(USERS).map_err(storage)?,
-            log: txn.open_table(LOG).map_err(storage)?,
-            expiry: txn.open_table(EXPIRY).map_err(storage)?,
-        })
-    }
-
-    /// Drops up to `max` users whose history has expired, entries and all.
-    fn purge_forgotten(&mut self, now: u64, max: usize) -> Result<(), Failure> {
-        let mut dead = Vec::new();
-        let range = (0, "", i64::MIN)..(now.saturating_add(1), "", i64::MIN);
-        for row in self.expiry.range(range).map_err(storage)?.take(max) {
-            let (k, _) = row.map_err(storage)?;
-            let (expires, tenant, user) = k.value();
-            dead.push((expires, tenant.to_owned(), user));
-        }
-        for (expires, tenant, user) in dead {
-            self.expiry
-                .remove((expires, tenant.as_str(), user))
-                .map_err(storage)?;
-            self.users
-                .remove((tenant.as_str(), user))
-                .map_err(storage)?;
-            self.drop_entries(&tenant, user, 0, u64::MAX)?;
-        }
-        Ok(())
-    }
-
-    fn drop_entries(&mut self, tenant: &str, user: i64, from: u64, to: u64) -> Result<(), Failure> {
-        self.log
-            .retain_in((tenant, user, from)..=(tenant, user, to), |_, _| false)
-            .map_err(storage)
-    }
-
-    /// Assigns the next `Seq`, stores the envelope, trims by size and age; returns both.
-    fn append(
-        &mut self,
-        tenant: &str,
-        user: i64,
-        head: &str,
-        policy: HistoryPolicy,
-        now: u64,
-    ) -> Result<(u64, String), Failure> {
-        let row = self
-            .users
-            .get((tenant, user))
-            .map_err(storage)?
-            .map(|g| g.value());
-        let (seq, mut oldest) = match row {
-            Some((latest, oldest, expires)) => {
-                self.expiry
-                    .remove((expires, tenant, user))
-                    .map_err(storage)?;
-                if expires > now {
-                    (latest + 1, oldest)
-                } else {
-                    // Forgotten: a fresh history, still above every earlier Seq.
-                    self.drop_entries(tenant, user, 0, u64::MAX)?;
-                    let seq = fresh_start(now).max(latest + 1);
-                    (seq, seq)
-                }
-            }
-            None => (fresh_start(now), fresh_start(now)),
-        };
-        let envelope = sequenced(head, seq);
-        let mut value = Vec::with_capacity(8 + envelope.len());
-        value.extend_from_slice(&now.to_le_bytes());
-        value.extend_from_slice(envelope.as_bytes());
-        self.log
-            .insert((tenant, user, seq), value.as_slice())
-            .map_err(storage)?;
-        // By size: keep the newest `size`.
-        let keep_from = seq.saturating_sub(u64::from(policy.size) - 1).max(oldest);
-        if keep_from > oldest {
-            self.drop_entries(tenant, user, oldest, keep_from - 1)?;
-            oldest = keep_from;
-        }
-        // By age: drop the oldest while they are older than the TTL.
-        while oldest < seq {
-            let ts = self
-                .log
-                .get((tenant, user, oldest))
-                .map_err(storage)?
-                .map(|g| decode(g.value()).0);
-            if ts.is_some_and(|ts| ts.saturating_add(policy.ttl_ms()) > now) {
-                break;
-            }
-            self.log.remove((tenant, user, oldest)).map_err(storage)?;
-            oldest += 1;
-        }
-        let expires = now.saturating_add(policy.ttl_ms());
-        self.users
-            .insert((tenant, user), (seq, oldest, expires))
-            .map_err(storage)?;
-        self.expiry
-            .insert((expires, tenant, user), ())
-            .map_err(storage)?;
-        Ok((seq, envelope))
     }
 }
 
@@ -353,27 +245,4 @@ fn sweep(kv: &EmbeddedKv) -> Result<(), crate::state::KvError> {
         }
         Ok(())
     })
-}
-
-/// A table for reading; `None` before the first append has created it.
-fn readable<K: redb::Key + 'static, V: redb::Value + 'static>(
-    txn: &redb::ReadTransaction,
-    table: TableDefinition<K, V>,
-) -> Result<Option<redb::ReadOnlyTable<K, V>>, Failure> {
-    match txn.open_table(table) {
-        Ok(t) => Ok(Some(t)),
-        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
-        Err(e) => Err(storage(e)),
-    }
-}
-
-/// Splits a log value into its timestamp and envelope.
-fn decode(value: &[u8]) -> (u64, &str) {
-    match value.split_first_chunk::<8>() {
-        Some((ts, rest)) => (
-            u64::from_le_bytes(*ts),
-            std::str::from_utf8(rest).unwrap_or(""),
-        ),
-        None => (0, ""),
-    }
 }

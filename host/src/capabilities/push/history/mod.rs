@@ -38,6 +38,9 @@ pub struct HistoryPolicy {
     /// Age after which an entry is dropped; the whole history of a user is forgotten this long
     /// after its last push.
     pub ttl: Duration,
+    /// Bytes the tenant's history may hold over all its users (each entry as stored, its
+    /// envelope and bookkeeping); an append past it is refused, "quota exceeded".
+    pub max_bytes: u64,
 }
 
 impl HistoryPolicy {
@@ -45,6 +48,7 @@ impl HistoryPolicy {
     pub const OFF: HistoryPolicy = HistoryPolicy {
         size: 0,
         ttl: Duration::from_secs(300),
+        max_bytes: 0,
     };
 
     /// Whether history is kept.
@@ -63,6 +67,7 @@ impl HistoryPolicy {
 pub const DEFAULT_HISTORY: HistoryPolicy = HistoryPolicy {
     size: 100,
     ttl: Duration::from_secs(300),
+    max_bytes: crate::capabilities::ledger::DEFAULT_HISTORY_MAX_BYTES,
 };
 /// Largest `history_size`.
 pub const MAX_HISTORY_SIZE: u32 = 10_000;

@@ -8,7 +8,13 @@
 //!   append. A list, not a stream: a stream costs ~4.7 KB for two entries (it preallocates a
 //!   4 KB node), a list ~0.4 KB, which is what 10,000 barely-used histories are made of.
 //!
-//! Both keys get `PEXPIRE ttl` on every append, so 10,000 idle users leave nothing behind once
+//! The tenant's bytes, for its quota (`history_max_bytes`): `extws:{ns}:pbytes` (a hash, user
+//! → bytes of its list), `extws:{ns}:pexp` (a sorted set, user → when its keys expire) and
+//! `extws:{ns}:ptotal` (their sum). An append gives back the bytes of users whose keys Redis
+//! has expired (a few per append), counts what it adds and trims, and is refused, changing
+//! nothing, when the tenant would be over its quota.
+//!
+//! Every key gets `PEXPIRE ttl` on every append, so 10,000 idle users leave nothing behind once
 //! the TTL has passed. One script assigns the `Seq`, stores the entry and `PUBLISH`es it: Redis
 //! runs it atomically, so `Seq`s are unique across nodes and every node's subscriber receives
 //! a user's pushes in `Seq` order.
@@ -22,31 +28,72 @@ use crate::capabilities::push::{PushError, sequenced_channel};
 use crate::state::RedisKv;
 use crate::state::redis_link::Link;
 
-/// `KEYS[1]` = seq, `KEYS[2]` = log; `ARGV[1]` = size, `ARGV[2]` = TTL (ms), `ARGV[3]` = the
-/// envelope without its closing brace, `ARGV[4]` = the channel. Returns the `Seq`.
+/// `KEYS[1]` = seq, `KEYS[2]` = log, `KEYS[3..5]` = the tenant's pbytes, pexp, ptotal;
+/// `ARGV[1]` = size, `ARGV[2]` = TTL (ms), `ARGV[3]` = the envelope without its closing brace,
+/// `ARGV[4]` = the channel, `ARGV[5]` = the quota (bytes), `ARGV[6]` = the user. Returns the
+/// `Seq`, or `Q:HELD:NEEDED` when the quota refuses (nothing changed).
 const APPEND: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[2])
+local size, ttl, user = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[6]
+local total = tonumber(redis.call('GET', KEYS[5]) or '0')
+local function bytes_of(u) return tonumber(redis.call('HGET', KEYS[3], u) or '0') end
+for _, u in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. string.format('%.0f', now), 'LIMIT', 0, 16)) do
+  if u ~= user then
+    total = total - bytes_of(u)
+    redis.call('HDEL', KEYS[3], u)
+    redis.call('ZREM', KEYS[4], u)
+  end
+end
+local function lengths(from, to)
+  local n = 0
+  for _, e in ipairs(redis.call('LRANGE', KEYS[2], from, to)) do n = n + #e end
+  return n
+end
+local exists = redis.call('EXISTS', KEYS[1]) == 1
+local freed = bytes_of(user)
+if exists then
+  local over = redis.call('LLEN', KEYS[2]) + 1 - size
+  freed = over > 0 and lengths(0, over - 1) or 0
+end
+local needed = #ARGV[3] + 64
+local held = math.max(total - freed, 0)
+if held + needed > tonumber(ARGV[5]) then
+  redis.call('SET', KEYS[5], string.format('%.0f', math.max(total, 0)), 'KEEPTTL')
+  return 'Q:' .. string.format('%.0f', held) .. ':' .. needed
+end
 local seq
-if redis.call('EXISTS', KEYS[1]) == 1 then
+local mine = bytes_of(user)
+if exists then
   seq = redis.call('INCR', KEYS[1])
 else
   redis.call('DEL', KEYS[2])
+  total = total - mine
+  mine = 0
   seq = now * 1000
   redis.call('SET', KEYS[1], string.format('%.0f', seq))
 end
 local s = string.format('%.0f', seq)
 local env = ARGV[3] .. ',"Seq":' .. s .. '}'
-redis.call('RPUSH', KEYS[2], s .. ':' .. string.format('%.0f', now) .. ':' .. env)
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[1]), -1)
+local entry = s .. ':' .. string.format('%.0f', now) .. ':' .. env
+redis.call('RPUSH', KEYS[2], entry)
+local dropped = 0
+local over = redis.call('LLEN', KEYS[2]) - size
+if over > 0 then
+  dropped = lengths(0, over - 1)
+  redis.call('LTRIM', KEYS[2], -size, -1)
+end
 while true do
   local first = redis.call('LINDEX', KEYS[2], 0)
   if tonumber(string.match(first, '^%d+:(%d+):')) + ttl > now then break end
-  redis.call('LPOP', KEYS[2])
+  dropped = dropped + #redis.call('LPOP', KEYS[2])
 end
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
+mine = mine + #entry - dropped
+total = math.max(total + #entry - dropped, 0)
+redis.call('HSET', KEYS[3], user, string.format('%.0f', mine))
+redis.call('ZADD', KEYS[4], now + ttl, user)
+redis.call('SET', KEYS[5], string.format('%.0f', total))
+for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ttl) end
 redis.call('PUBLISH', ARGV[4], s .. ':' .. env)
 return s
 "#;
@@ -97,11 +144,25 @@ impl RedisHistory {
     ) -> Result<u64, PushError> {
         let mut inv = self.scripts.0.prepare_invoke();
         keys(&mut inv, tenant, user);
+        for key in ["pbytes", "pexp", "ptotal"] {
+            inv.key(format!("extws:{{{tenant}}}:{key}"));
+        }
         inv.arg(policy.size)
             .arg(policy.ttl_ms())
             .arg(head)
-            .arg(sequenced_channel(tenant, user));
+            .arg(sequenced_channel(tenant, user))
+            .arg(policy.max_bytes)
+            .arg(user);
         let seq: String = self.run(inv).await?;
+        if let Some(refused) = seq.strip_prefix("Q:") {
+            let (held, needed) = refused.split_once(':').unwrap_or((refused, "?"));
+            return Err(PushError::Invalid(format!(
+                "push history quota exceeded: the tenant's history holds {held} bytes, this \
+                 push needs {needed} and the limit is {} (history_max_bytes); older pushes \
+                 expire after history_ttl",
+                policy.max_bytes
+            )));
+        }
         seq.parse()
             .map_err(|_| PushError::Unavailable(format!("redis: bad Seq {seq:?}")))
     }

@@ -14,7 +14,9 @@ import (
 const (
 	// The message bus cannot be reached right now.
 	PushError_Unavailable uint8 = 0
-	// A bad argument (empty topic, `data` not JSON, no connection to subscribe).
+	// A bad argument (empty topic, `data` not JSON, no connection to subscribe), or a
+	// tenant limit the message names: a push whose frame is over `max_message_bytes`,
+	// the push history quota (`history_max_bytes`), `max_topics_per_connection`.
 	PushError_Invalid uint8 = 1
 )
 
