@@ -161,9 +161,11 @@ async fn every_way_to_store_or_send_hits_a_limit_and_spares_the_other_tenant() {
     server.shutdown().await.unwrap();
 }
 
-/// Log lines: a guest's 100 KB log records and stderr lines reach the log cut to 4096 bytes.
+/// Log lines: a guest's 100 KB log records and stderr lines reach the log cut to 4096 bytes,
+/// and a guest logging without end is held to its tenant's log budget (256 KiB at once,
+/// 64 KiB/s after), the rest dropped and counted in a warning of the host's.
 #[tokio::test]
-async fn log_lines_are_cut_to_the_documented_length() {
+async fn log_lines_are_cut_and_held_to_the_tenants_budget() {
     let args = [
         "--data-dir".into(),
         temp_dir("ledger-log").into_os_string(),
@@ -175,11 +177,26 @@ async fn log_lines_are_cut_to_the_documented_length() {
     let mut ws = connect(&served.url("/")).await;
     let (ok, error) = hoard(&mut ws, json!({"what": "log", "n": 3, "bytes": 100_000})).await;
     assert_eq!((ok, error), (3, None));
+    // 400 records and 400 stderr lines of 4 KiB: 3.2 MiB asked for in one call.
+    let (ok, error) = hoard(&mut ws, json!({"what": "log", "n": 400, "bytes": 4096})).await;
+    assert_eq!((ok, error), (400, None));
     let (_, stderr) = served.stop();
     let longest = stderr.iter().map(String::len).max().unwrap_or(0);
-    assert!(
-        stderr.iter().any(|l| l.contains(&"x".repeat(4096))),
-        "no guest line in the log"
-    );
+    let guest_lines = stderr
+        .iter()
+        .filter(|l| l.contains(&"x".repeat(4096)))
+        .count();
+    assert!(guest_lines >= 6, "no guest line in the log: {guest_lines}");
     assert!(longest < 4096 + 512, "a log line of {longest} bytes");
+    // The burst (256 KiB = 64 lines) and what a few seconds of a loaded machine add.
+    assert!(
+        guest_lines < 120,
+        "{guest_lines} guest lines of 4 KiB got through"
+    );
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.contains("guest log records dropped")),
+        "no word of the dropped records"
+    );
 }

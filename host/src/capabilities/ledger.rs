@@ -12,6 +12,7 @@
 //! | push history: bytes over all users       | `push.history_max_bytes`, [`DEFAULT_HISTORY_MAX_BYTES`] | `push::history` (`push-error::invalid`, "quota exceeded") |
 //! | key-value state                          | `state.max_keys` 100,000, `state.max_bytes` 64 MiB; keys ≤ 512 B, values ≤ 1 MiB | `state` (`kv-error::quota-exceeded`, `invalid`) |
 //! | a log record or stdout/stderr line       | [`super::log::MAX_LOG_LINE`] bytes              | `log`, `runtime::host::wasi` (cut) |
+//! | log volume (records and stdout/stderr)   | [`super::log::LOG_BYTES_PER_SECOND`] 64 KiB/s, burst [`super::log::LOG_BURST_BYTES`] 256 KiB | [`super::log::LogBudget`] (dropped, counted in a host warning: `log` returns nothing) |
 //! | a reply's `Type` + `Data` in the sandbox | `limits.max_message_bytes`                     | `runtime` (`limit`, before the envelope) |
 //!
 //! A frame the client sends is held to the same `max_message_bytes` (closed with 1009).

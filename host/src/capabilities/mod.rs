@@ -54,6 +54,9 @@ pub struct Capabilities {
     pub kv: Option<KvGrant>,
     /// Server push; none when the server has no state store (`unavailable`).
     pub push: Option<PushGrant>,
+    /// The tenant's guest log volume (the `log` import, stdout and stderr), always granted
+    /// within [`log::LogBudget`]'s limits.
+    pub log: Arc<log::LogBudget>,
 }
 
 /// A read-only directory grant.

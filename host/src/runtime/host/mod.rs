@@ -73,7 +73,7 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     session::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|_| Some(&ALWAYS)))?;
-    log::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|_| Some(&ALWAYS)))?;
+    log::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|c| Some(&*c.log)))?;
     kv::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|c| c.kv.as_ref()))?;
     push::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|c| c.push.as_ref()))?;
     telegram::add_to_linker::<_, Grant<_>>(linker, |s| s.ctx(|c| c.telegram.as_deref()))?;

@@ -10,14 +10,14 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
-use crate::capabilities::log::MAX_LOG_LINE;
+use crate::capabilities::log::{LogBudget, MAX_LOG_LINE};
 use crate::capabilities::{CallerInfo, Capabilities, truncate};
 
 /// The WASI context of one store.
 pub(super) fn context(caller: &CallerInfo, capabilities: &Capabilities) -> anyhow::Result<WasiCtx> {
     let mut wasi = WasiCtxBuilder::new();
-    wasi.stdout(GuestOutput::new(caller, "stdout"))
-        .stderr(GuestOutput::new(caller, "stderr"))
+    wasi.stdout(GuestOutput::new(caller, capabilities, "stdout"))
+        .stderr(GuestOutput::new(caller, capabilities, "stderr"))
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
@@ -35,14 +35,16 @@ struct GuestOutput {
     tenant: Arc<str>,
     component: Arc<str>,
     stream: &'static str,
+    budget: Arc<LogBudget>,
 }
 
 impl GuestOutput {
-    fn new(caller: &CallerInfo, stream: &'static str) -> Self {
+    fn new(caller: &CallerInfo, capabilities: &Capabilities, stream: &'static str) -> Self {
         Self {
             tenant: caller.tenant.clone(),
             component: caller.component.clone(),
             stream,
+            budget: capabilities.log.clone(),
         }
     }
 }
@@ -74,6 +76,9 @@ impl LineWriter {
         let text = String::from_utf8_lossy(&line);
         let text = truncate(text.trim_end_matches(['\n', '\r']), MAX_LOG_LINE);
         let o = &self.out;
+        if !o.budget.admit(&o.tenant, text.len()) {
+            return;
+        }
         tracing::info!(target: "guest", tenant = &*o.tenant, component = &*o.component, stream = o.stream, "{text}");
     }
 
